@@ -1,0 +1,58 @@
+# staymesh developer entry points.
+#   make up     local infra + build + migrate + seed, then run the whole mesh (foreground)
+#   make test   local infra + lint + every test (what .ci/run does)
+#   make lint   buf lint, rustfmt check, clippy with warnings denied
+#   make down   stop the local infra that scripts/infra.sh started
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Work from a fresh clone where the tool directories are not on PATH (CI).
+PYENV_ROOT ?= $(HOME)/.pyenv
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PYENV_ROOT)/shims:$(PYENV_ROOT)/bin:$(PATH)
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+STAYMESH := $(TARGET_DIR)/release/staymesh
+NEXTEST_PROFILE ?= $(if $(CI),ci,default)
+
+# service:gRPC port; metrics listen on 91xx (xx = last two digits of the gRPC port).
+SERVICES := user:50051 accommodation:50052 booking:50053 coupon:50054 point:50055 \
+            payment:50056 review:50057 queue:50058 saga:50059
+
+.PHONY: help up test lint down infra urls tools
+
+help:
+	@echo "make up | test | lint | down | infra | urls"
+
+urls:
+	@echo "staymesh endpoints (127.0.0.1):"
+	@for s in $(SERVICES); do \
+	  name=$${s%%:*}; port=$${s##*:}; \
+	  printf '  %-14s grpc://127.0.0.1:%s   metrics http://127.0.0.1:91%s/metrics\n' "$$name" "$$port" "$${port: -2}"; \
+	done
+	@echo "  HTTP edge      http://127.0.0.1:8080"
+
+infra:
+	scripts/infra.sh up
+
+tools:
+	@scripts/infra.sh tools
+
+up: urls infra
+	cargo build --release -p staymesh
+	$(STAYMESH) migrate
+	$(STAYMESH) seed
+	@$(MAKE) --no-print-directory urls
+	exec $(STAYMESH) all
+
+test: infra
+	$(MAKE) --no-print-directory lint
+	cargo nextest run --workspace --no-fail-fast --profile $(NEXTEST_PROFILE)
+
+lint: tools
+	npx --no-install buf lint
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+down:
+	scripts/infra.sh down
