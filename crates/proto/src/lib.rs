@@ -33,7 +33,55 @@ pub mod staymesh {
             tonic::include_proto!("staymesh.accommodation.v1");
         }
     }
+    pub mod user {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.user.v1");
+        }
+    }
+    pub mod booking {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.booking.v1");
+        }
+    }
+    pub mod coupon {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.coupon.v1");
+        }
+    }
+    pub mod point {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.point.v1");
+        }
+    }
+    pub mod payment {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.payment.v1");
+        }
+    }
+    pub mod review {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.review.v1");
+        }
+    }
+    pub mod queue {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.queue.v1");
+        }
+    }
+    pub mod saga {
+        pub mod v1 {
+            tonic::include_proto!("staymesh.saga.v1");
+        }
+    }
 }
 
 pub use staymesh::accommodation::v1 as accommodation;
+pub use staymesh::booking::v1 as booking;
 pub use staymesh::common::v1 as common;
+pub use staymesh::coupon::v1 as coupon;
+pub use staymesh::payment::v1 as payment;
+pub use staymesh::point::v1 as point;
+pub use staymesh::queue::v1 as queue;
+pub use staymesh::review::v1 as review;
+pub use staymesh::saga::v1 as saga;
+pub use staymesh::user::v1 as user;
