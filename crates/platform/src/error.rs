@@ -1,0 +1,166 @@
+//! Errors and their gRPC statuses. Domain crates keep their own `thiserror`
+//! enum and map it to a `Status` with the helpers here, so every service
+//! reports bad input, missing things and infrastructure faults the same way:
+//! bad input is INVALID_ARGUMENT with google.rpc.BadRequest field violations;
+//! infrastructure faults are UNAVAILABLE or INTERNAL with no internals leaked.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Faults of the shared infrastructure: databases, caches, brokers, sockets.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("postgres: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("postgres migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("grpc transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("message decode: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("telemetry: {0}")]
+    Telemetry(String),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match &error {
+            Error::Postgres(sqlx::Error::PoolTimedOut)
+            | Error::Postgres(sqlx::Error::Io(_))
+            | Error::Redis(_)
+            | Error::Kafka(_)
+            | Error::Transport(_)
+            | Error::Io(_) => unavailable(&error),
+            Error::Postgres(_)
+            | Error::Migrate(_)
+            | Error::Decode(_)
+            | Error::Config(_)
+            | Error::Telemetry(_) => internal(&error),
+        }
+    }
+}
+
+/// INTERNAL, logging the cause but telling the caller nothing about it.
+pub fn internal(cause: &dyn std::fmt::Display) -> Status {
+    tracing::error!(error = %cause, "internal error");
+    Status::internal("internal error")
+}
+
+/// UNAVAILABLE: a dependency did not answer; the caller may retry.
+pub fn unavailable(cause: &dyn std::fmt::Display) -> Status {
+    tracing::warn!(error = %cause, "dependency unavailable");
+    Status::unavailable("service temporarily unavailable, retry later")
+}
+
+/// NOT_FOUND naming what was looked for, e.g. `not_found("property", id)`.
+pub fn not_found(what: &str, id: &str) -> Status {
+    Status::not_found(format!("{what} {id} not found"))
+}
+
+/// One request field that failed validation, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Collects every bad field of a request, so a caller learns all of them at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldViolations(Vec<FieldViolation>);
+
+impl FieldViolations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single violation.
+    pub fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut v = Self::new();
+        v.add(field, description);
+        v
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Records a violation when `ok` is false.
+    pub fn check(&mut self, ok: bool, field: &str, description: &str) {
+        if !ok {
+            self.add(field, description);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldViolation> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when nothing was violated, else `Err(self)`.
+    pub fn into_result(self) -> Result<(), Self> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl std::fmt::Display for FieldViolations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl From<FieldViolations> for Status {
+    fn from(violations: FieldViolations) -> Self {
+        let mut details = ErrorDetails::new();
+        for v in &violations.0 {
+            details.add_bad_request_violation(v.field.clone(), v.description.clone());
+        }
+        Status::with_error_details(
+            Code::InvalidArgument,
+            format!("invalid request: {violations}"),
+            details,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_become_invalid_argument_with_fields() {
+        let mut v = FieldViolations::new();
+        v.add("check_in", "must be before check_out");
+        v.add("guests", "must be at least 1");
+        let status = Status::from(v);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad = status.get_details_bad_request().expect("bad request details");
+        let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["check_in", "guests"]);
+    }
+
+    #[test]
+    fn infrastructure_errors_leak_nothing() {
+        let status = Status::from(Error::Config("secret=hunter2".into()));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("hunter2"));
+    }
+}

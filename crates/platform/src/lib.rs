@@ -1,0 +1,22 @@
+//! What every staymesh service shares, so no service copies it: configuration
+//! from `STAYMESH_*` variables, telemetry (JSON logs, Prometheus metrics,
+//! OpenTelemetry traces), graceful shutdown, the gRPC server builder (health,
+//! reflection, tower layers), Postgres with embedded migrations, Redis, Kafka
+//! (idempotent producer, consumer, transactional outbox and inbox), the auth
+//! seam, and the mapping from errors to gRPC statuses.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod kafka;
+pub mod layers;
+pub mod metrics_http;
+pub mod redis;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{InfraArgs, ServerArgs};
+pub use error::{Error, FieldViolations};
+pub use shutdown::Shutdown;

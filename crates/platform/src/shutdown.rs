@@ -1,0 +1,67 @@
+//! Graceful shutdown: one token that SIGTERM, SIGINT or a test cancels, and
+//! that every server and background loop of a process watches.
+
+use tokio_util::sync::CancellationToken;
+
+/// A cloneable shutdown signal. Cancelling any clone stops them all.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown(CancellationToken);
+
+impl Shutdown {
+    /// A signal that only `trigger` fires (tests, embedded use).
+    pub fn new() -> Self {
+        Self(CancellationToken::new())
+    }
+
+    /// A signal that also fires on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
+    pub fn on_os_signals() -> Self {
+        let shutdown = Self::new();
+        let token = shutdown.0.clone();
+        tokio::spawn(async move {
+            wait_for_os_signal().await;
+            tracing::info!("shutdown signal received, draining");
+            token.cancel();
+        });
+        shutdown
+    }
+
+    /// Starts the shutdown.
+    pub fn trigger(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether the shutdown has started.
+    pub fn is_triggered(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Completes when the shutdown starts.
+    pub async fn wait(&self) {
+        self.0.cancelled().await;
+    }
+
+    /// An owned future that completes when the shutdown starts.
+    pub fn wait_owned(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.0.clone().cancelled_owned()
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_os_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // Without signal handlers the process still stops on the default action.
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_os_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

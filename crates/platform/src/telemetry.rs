@@ -1,0 +1,121 @@
+//! Telemetry for a process: JSON logs that carry the trace id of the request
+//! they belong to, OpenTelemetry traces exported over OTLP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, W3C trace-context propagation, and the
+//! Prometheus recorder behind every service's `/metrics`.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::error::Error;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object a line (production, log shippers).
+    Json,
+    /// Human-readable lines (a terminal).
+    Pretty,
+}
+
+/// Keeps the trace exporter alive; dropping it flushes pending spans.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+/// Installs logging, tracing and the metrics recorder for this process.
+/// `RUST_LOG` filters (default `info`). Call once, from `main`.
+pub fn init(service_name: &str, format: LogFormat) -> Result<TelemetryGuard, Error> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    // Spans always get OpenTelemetry ids (so logs can show them); they are
+    // exported only when an OTLP endpoint is configured.
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service_name.to_owned())
+            .build(),
+    );
+    let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+    if exporting {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+            .map_err(|e| Error::Telemetry(format!("OTLP exporter: {e}")))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer(service_name.to_owned());
+    opentelemetry::global::set_tracer_provider(provider.clone());
+
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt_layer = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_target(true)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init()
+        .map_err(|e| Error::Telemetry(format!("tracing subscriber: {e}")))?;
+    metrics_handle();
+    if exporting {
+        tracing::info!("exporting traces over OTLP");
+    }
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+    })
+}
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    5.0, 10.0,
+                ])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // A recorder may already be installed (several services in one
+            // process, or tests); the first one wins and keeps collecting.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The current span's trace id in W3C hex, when it has one.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
