@@ -1,0 +1,12 @@
+//! Integration tests of staymesh-platform against a real Postgres and a real
+//! Kafka-compatible broker (`STAYMESH_POSTGRES_URL`, `STAYMESH_KAFKA_BROKERS`,
+//! localhost defaults; scripts/infra.sh starts both). One binary, one link.
+
+// Integration tests see every dependency of the crate but use only a few.
+#![allow(unused_crate_dependencies)]
+
+mod support;
+
+mod inbox;
+mod kafka;
+mod outbox;
