@@ -1,0 +1,278 @@
+//! Conversions between the wire types and the domain's, with the validation
+//! that goes with them: dates, stays, money, ids, page tokens.
+
+use base64::Engine;
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use staymesh_platform::FieldViolations;
+use staymesh_proto::common;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Prices are in Korean won; other currencies are refused rather than mixed.
+pub(crate) const CURRENCY: &str = "KRW";
+/// The calendar reaches at most this many nights ahead, and one SetCalendar
+/// or GetCalendar call covers at most this many nights.
+pub(crate) const MAX_CALENDAR_NIGHTS: i64 = 365;
+/// The longest stay a search or hold accepts.
+pub(crate) const MAX_STAY_NIGHTS: i64 = 30;
+pub(crate) const DEFAULT_PAGE_SIZE: i64 = 20;
+pub(crate) const MAX_PAGE_SIZE: i64 = 100;
+
+/// Today in Korea (UTC+9), which is when a night starts for a guest.
+pub(crate) fn today() -> NaiveDate {
+    let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
+    Utc::now().with_timezone(&kst).date_naive()
+}
+
+/// Reads a required date field, recording a violation when missing or impossible.
+pub(crate) fn date(
+    value: Option<&common::Date>,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<NaiveDate> {
+    let Some(d) = value else {
+        violations.add(field, "is required (year, month, day)");
+        return None;
+    };
+    let parsed = u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+    if parsed.is_none() {
+        violations.add(
+            field,
+            format!("{:04}-{:02}-{:02} is not a date", d.year, d.month, d.day),
+        );
+    }
+    parsed
+}
+
+pub(crate) fn to_proto_date(d: NaiveDate) -> common::Date {
+    common::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// A half-open range of nights [start, end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Nights {
+    pub(crate) start: NaiveDate,
+    pub(crate) end: NaiveDate,
+}
+
+impl Nights {
+    pub(crate) fn count(&self) -> i64 {
+        (self.end - self.start).num_days()
+    }
+}
+
+/// Validates [start, end): present, ordered, at most `max` nights long, and
+/// (when `from_today`) not in the past.
+pub(crate) fn nights(
+    start: Option<&common::Date>,
+    end: Option<&common::Date>,
+    (start_field, end_field): (&str, &str),
+    max: i64,
+    from_today: bool,
+    violations: &mut FieldViolations,
+) -> Option<Nights> {
+    let start = date(start, start_field, violations);
+    let end = date(end, end_field, violations);
+    let (start, end) = (start?, end?);
+    if end <= start {
+        violations.add(end_field, format!("must be after {start_field}"));
+        return None;
+    }
+    let count = (end - start).num_days();
+    if count > max {
+        violations.add(
+            end_field,
+            format!("the range is {count} nights; at most {max} are allowed"),
+        );
+        return None;
+    }
+    if from_today {
+        let today = today();
+        if start < today {
+            violations.add(start_field, format!("must not be before today ({today})"));
+            return None;
+        }
+        if end > today + Duration::days(MAX_CALENDAR_NIGHTS + 1) {
+            violations.add(end_field, "must be within a year from today");
+            return None;
+        }
+    }
+    Some(Nights { start, end })
+}
+
+/// Reads a range message as nights.
+pub(crate) fn range(
+    value: Option<&common::DateRange>,
+    field: &str,
+    max: i64,
+    from_today: bool,
+    violations: &mut FieldViolations,
+) -> Option<Nights> {
+    let Some(r) = value else {
+        violations.add(field, "is required");
+        return None;
+    };
+    nights(
+        r.start.as_ref(),
+        r.end.as_ref(),
+        (&format!("{field}.start"), &format!("{field}.end")),
+        max,
+        from_today,
+        violations,
+    )
+}
+
+/// Reads an amount of won, recording a violation for another currency or a negative amount.
+pub(crate) fn won(value: Option<&common::Money>, field: &str, violations: &mut FieldViolations) -> Option<i64> {
+    let Some(m) = value else {
+        violations.add(field, "is required");
+        return None;
+    };
+    if !m.currency.is_empty() && m.currency != CURRENCY {
+        violations.add(format!("{field}.currency"), "only KRW is supported");
+        return None;
+    }
+    if m.amount < 0 {
+        violations.add(format!("{field}.amount"), "must not be negative");
+        return None;
+    }
+    Some(m.amount)
+}
+
+pub(crate) fn money(amount: i64) -> common::Money {
+    common::Money {
+        amount,
+        currency: CURRENCY.to_owned(),
+    }
+}
+
+/// Parses an id field, recording a violation when it is not a UUID.
+pub(crate) fn id(value: &str, field: &str, violations: &mut FieldViolations) -> Option<Uuid> {
+    if value.is_empty() {
+        violations.add(field, "is required");
+        return None;
+    }
+    match Uuid::parse_str(value) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            violations.add(field, "is not a valid id (UUID)");
+            None
+        }
+    }
+}
+
+/// Parses one required id, failing with INVALID_ARGUMENT.
+pub(crate) fn require_id(value: &str, field: &str) -> Result<Uuid> {
+    let mut violations = FieldViolations::new();
+    let parsed = id(value, field, &mut violations);
+    violations.into_result()?;
+    parsed.ok_or_else(|| Error::invalid(field, "is required"))
+}
+
+/// Page size: 0 means the default; otherwise 1 to 100.
+pub(crate) fn page_size(value: i32, violations: &mut FieldViolations) -> i64 {
+    match i64::from(value) {
+        0 => DEFAULT_PAGE_SIZE,
+        n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+        _ => {
+            violations.add("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+            DEFAULT_PAGE_SIZE
+        }
+    }
+}
+
+/// Page tokens are opaque to callers: an offset, base64url-encoded.
+pub(crate) fn page_offset(token: &str, violations: &mut FieldViolations) -> i64 {
+    if token.is_empty() {
+        return 0;
+    }
+    let offset = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("o:").and_then(|n| n.parse::<i64>().ok()))
+        .filter(|n| *n >= 0);
+    offset.unwrap_or_else(|| {
+        violations.add("page_token", "is not a token this service issued");
+        0
+    })
+}
+
+pub(crate) fn page_token(offset: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+pub(crate) fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub(crate) fn from_timestamp(
+    value: Option<&prost_types::Timestamp>,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<DateTime<Utc>> {
+    let Some(t) = value else {
+        violations.add(field, "is required");
+        return None;
+    };
+    let parsed = u32::try_from(t.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos));
+    if parsed.is_none() {
+        violations.add(field, "is not a valid timestamp");
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(year: i32, month: i32, day: i32) -> common::Date {
+        common::Date { year, month, day }
+    }
+
+    #[test]
+    fn reversed_empty_and_long_ranges_are_refused() {
+        let mut v = FieldViolations::new();
+        let fields = ("check_in", "check_out");
+        assert!(nights(Some(&d(2030, 1, 2)), Some(&d(2030, 1, 1)), fields, 30, false, &mut v).is_none());
+        assert!(nights(Some(&d(2030, 1, 2)), Some(&d(2030, 1, 2)), fields, 30, false, &mut v).is_none());
+        assert!(nights(Some(&d(2030, 1, 1)), Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
+        assert!(nights(Some(&d(2030, 2, 30)), Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
+        assert!(nights(None, Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
+        let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["check_out", "check_out", "check_out", "check_in", "check_in"]);
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        let mut v = FieldViolations::new();
+        assert_eq!(page_offset(&page_token(40), &mut v), 40);
+        assert!(v.is_empty());
+        page_offset("garbage!", &mut v);
+        assert_eq!(v.iter().next().map(|f| f.field.as_str()), Some("page_token"));
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        let mut v = FieldViolations::new();
+        assert_eq!(page_size(0, &mut v), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(100, &mut v), 100);
+        assert!(v.is_empty());
+        page_size(101, &mut v);
+        page_size(-1, &mut v);
+        assert_eq!(v.iter().count(), 2);
+    }
+}

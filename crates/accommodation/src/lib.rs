@@ -1,0 +1,87 @@
+//! The accommodation service: hosts list properties and room types and keep a
+//! nightly calendar; guests search availability and read property details;
+//! time sales discount nights for a window, with the lowest price per
+//! property cached in Redis; the booking saga holds, confirms and releases
+//! nights without ever overbooking (`held + sold <= total`, also a CHECK).
+
+mod api;
+mod calendar;
+mod catalog;
+mod convert;
+mod error;
+mod inventory;
+mod inventory_api;
+mod lowest_price;
+mod search;
+pub mod seed;
+mod time_sale;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::db::{self, DbSettings};
+use staymesh_platform::redis::{self, RedisPool};
+use staymesh_platform::server::GrpcServer;
+use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
+use staymesh_proto::accommodation::accommodation_service_server::AccommodationServiceServer;
+use staymesh_proto::accommodation::inventory_service_server::InventoryServiceServer;
+use tokio::net::TcpListener;
+
+pub use api::Accommodation;
+pub use error::Error;
+pub use lowest_price::LowestPrices;
+
+/// The service's name: its database suffix, metrics label and log field.
+pub const SERVICE: &str = "accommodation";
+/// Local gRPC port.
+pub const DEFAULT_PORT: u16 = 50052;
+
+/// This service's schema.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub infra: InfraArgs,
+    pub server: ServerArgs,
+    pub token_verifier: Arc<dyn TokenVerifier>,
+    /// Prefix of this service's Redis keys.
+    pub redis_prefix: String,
+}
+
+/// Connects to (and migrates) the service's database and Redis.
+pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
+    let settings = DbSettings {
+        admin_url: infra.postgres_url.clone(),
+        database: infra.database_for(SERVICE),
+        max_connections: infra.postgres_pool,
+    };
+    let pool = db::connect(&settings, &MIGRATOR).await?;
+    let redis = redis::connect(&infra.redis_url, infra.redis_pool).await?;
+    Ok((pool, redis))
+}
+
+/// Serves the accommodation and inventory services on `listener` until `shutdown`.
+pub async fn run(settings: Settings, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
+    let (pool, redis) = connect(&settings.infra).await?;
+    let service = Accommodation {
+        pool: pool.clone(),
+        prices: LowestPrices::new(redis.clone(), settings.redis_prefix.clone()),
+    };
+    GrpcServer::new(SERVICE, &settings.server)
+        .add_service(AccommodationServiceServer::new(service.clone()))
+        .add_service(InventoryServiceServer::new(service))
+        .with_token_verifier(settings.token_verifier.clone())
+        .with_readiness(move || {
+            let (pool, redis) = (pool.clone(), redis.clone());
+            async move {
+                db::ping(&pool).await?;
+                redis::ping(&redis).await
+            }
+        })
+        .serve(listener, shutdown)
+        .await?;
+    Ok(())
+}
