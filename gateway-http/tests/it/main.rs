@@ -1,0 +1,13 @@
+//! The gateway against an in-process stand-in backend, called over real HTTP.
+
+mod backend;
+mod errors;
+mod helpers;
+mod meta;
+mod transcoding;
+
+// Dependencies of the library that these tests do not name directly.
+use prost as _;
+use prost_reflect as _;
+use thiserror as _;
+use tracing as _;
