@@ -30,7 +30,9 @@ impl Accommodation {
         for attempt in 1..=3 {
             match self.prices.invalidate(property_id).await {
                 Ok(()) => return,
-                Err(error) => tracing::error!(%error, %property_id, attempt, "lowest-price invalidation failed"),
+                Err(error) => {
+                    tracing::error!(%error, %property_id, attempt, "lowest-price invalidation failed")
+                }
             }
         }
     }
@@ -45,35 +47,50 @@ fn reply<T>(result: Result<T>) -> Reply<T> {
 #[tonic::async_trait]
 impl AccommodationService for Accommodation {
     #[tracing::instrument(skip_all)]
-    async fn create_property(&self, request: Request<pb::CreatePropertyRequest>) -> Reply<pb::CreatePropertyResponse> {
+    async fn create_property(
+        &self,
+        request: Request<pb::CreatePropertyRequest>,
+    ) -> Reply<pb::CreatePropertyResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let fields = catalog::property_fields(request.get_ref().property.as_ref(), true)?;
         reply(
             catalog::create_property(&self.pool, &caller.user_id, fields)
                 .await
-                .map(|property| pb::CreatePropertyResponse { property: Some(property) }),
+                .map(|property| pb::CreatePropertyResponse {
+                    property: Some(property),
+                }),
         )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn update_property(&self, request: Request<pb::UpdatePropertyRequest>) -> Reply<pb::UpdatePropertyResponse> {
+    async fn update_property(
+        &self,
+        request: Request<pb::UpdatePropertyRequest>,
+    ) -> Reply<pb::UpdatePropertyResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
         let fields = catalog::property_fields(request.get_ref().property.as_ref(), false)?;
         reply(
             catalog::update_property(&self.pool, &caller, id, fields)
                 .await
-                .map(|property| pb::UpdatePropertyResponse { property: Some(property) }),
+                .map(|property| pb::UpdatePropertyResponse {
+                    property: Some(property),
+                }),
         )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_property(&self, request: Request<pb::GetPropertyRequest>) -> Reply<pb::GetPropertyResponse> {
+    async fn get_property(
+        &self,
+        request: Request<pb::GetPropertyRequest>,
+    ) -> Reply<pb::GetPropertyResponse> {
         let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
         reply(
             catalog::get_property(&self.pool, id)
                 .await
-                .map(|property| pb::GetPropertyResponse { property: Some(property) }),
+                .map(|property| pb::GetPropertyResponse {
+                    property: Some(property),
+                }),
         )
     }
 
@@ -96,42 +113,62 @@ impl AccommodationService for Accommodation {
         } else {
             String::new()
         };
-        Ok(Response::new(pb::ListHostPropertiesResponse { properties, next_page_token }))
+        Ok(Response::new(pb::ListHostPropertiesResponse {
+            properties,
+            next_page_token,
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn create_room_type(&self, request: Request<pb::CreateRoomTypeRequest>) -> Reply<pb::CreateRoomTypeResponse> {
+    async fn create_room_type(
+        &self,
+        request: Request<pb::CreateRoomTypeRequest>,
+    ) -> Reply<pb::CreateRoomTypeResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let property_id = convert::require_id(&request.get_ref().property_id, "property_id")?;
         let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
         reply(
             catalog::create_room_type(&self.pool, &caller, property_id, fields)
                 .await
-                .map(|room_type| pb::CreateRoomTypeResponse { room_type: Some(room_type) }),
+                .map(|room_type| pb::CreateRoomTypeResponse {
+                    room_type: Some(room_type),
+                }),
         )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn update_room_type(&self, request: Request<pb::UpdateRoomTypeRequest>) -> Reply<pb::UpdateRoomTypeResponse> {
+    async fn update_room_type(
+        &self,
+        request: Request<pb::UpdateRoomTypeRequest>,
+    ) -> Reply<pb::UpdateRoomTypeResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let id = convert::require_id(&request.get_ref().room_type_id, "room_type_id")?;
         let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
         reply(
             catalog::update_room_type(&self.pool, &caller, id, fields)
                 .await
-                .map(|room_type| pb::UpdateRoomTypeResponse { room_type: Some(room_type) }),
+                .map(|room_type| pb::UpdateRoomTypeResponse {
+                    room_type: Some(room_type),
+                }),
         )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_calendar(&self, request: Request<pb::SetCalendarRequest>) -> Reply<pb::SetCalendarResponse> {
+    async fn set_calendar(
+        &self,
+        request: Request<pb::SetCalendarRequest>,
+    ) -> Reply<pb::SetCalendarResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
         let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
         let nights = convert::range(r.range.as_ref(), "range", MAX_CALENDAR_NIGHTS, true, &mut v);
         let price = convert::won(r.price.as_ref(), "price", &mut v);
-        v.check(r.rooms_for_sale >= 0, "rooms_for_sale", "must not be negative");
+        v.check(
+            r.rooms_for_sale >= 0,
+            "rooms_for_sale",
+            "must not be negative",
+        );
         v.into_result().map_err(Error::from)?;
         let (Some(room_type_id), Some(nights), Some(price)) = (room_type_id, nights, price) else {
             return Err(Status::invalid_argument("invalid request"));
@@ -141,22 +178,40 @@ impl AccommodationService for Accommodation {
         if r.rooms_for_sale > room.total_rooms {
             return Err(Error::invalid(
                 "rooms_for_sale",
-                format!("must be at most the room type's total_rooms ({})", room.total_rooms),
+                format!(
+                    "must be at most the room type's total_rooms ({})",
+                    room.total_rooms
+                ),
             )
             .into());
         }
-        let settings = NightSettings { price, rooms_for_sale: r.rooms_for_sale, closed: r.closed };
+        let settings = NightSettings {
+            price,
+            rooms_for_sale: r.rooms_for_sale,
+            closed: r.closed,
+        };
         let updated = calendar::set_nights(&self.pool, room_type_id, nights, settings).await?;
         self.prices_changed(room.property_id).await;
-        Ok(Response::new(pb::SetCalendarResponse { nights_updated: updated as i32 }))
+        Ok(Response::new(pb::SetCalendarResponse {
+            nights_updated: updated as i32,
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_calendar(&self, request: Request<pb::GetCalendarRequest>) -> Reply<pb::GetCalendarResponse> {
+    async fn get_calendar(
+        &self,
+        request: Request<pb::GetCalendarRequest>,
+    ) -> Reply<pb::GetCalendarResponse> {
         let r = request.get_ref();
         let mut v = FieldViolations::new();
         let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
-        let nights = convert::range(r.range.as_ref(), "range", MAX_CALENDAR_NIGHTS, false, &mut v);
+        let nights = convert::range(
+            r.range.as_ref(),
+            "range",
+            MAX_CALENDAR_NIGHTS,
+            false,
+            &mut v,
+        );
         v.into_result().map_err(Error::from)?;
         let (Some(room_type_id), Some(nights)) = (room_type_id, nights) else {
             return Err(Status::invalid_argument("invalid request"));
@@ -176,12 +231,22 @@ impl AccommodationService for Accommodation {
     ) -> Reply<pb::SearchAvailabilityResponse> {
         let query = search_query(request.get_ref())?;
         let (results, more) = search::search(&self.pool, &query).await?;
-        let next_page_token = if more { convert::page_token(query.offset + query.limit) } else { String::new() };
-        Ok(Response::new(pb::SearchAvailabilityResponse { results, next_page_token }))
+        let next_page_token = if more {
+            convert::page_token(query.offset + query.limit)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::SearchAvailabilityResponse {
+            results,
+            next_page_token,
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn create_time_sale(&self, request: Request<pb::CreateTimeSaleRequest>) -> Reply<pb::CreateTimeSaleResponse> {
+    async fn create_time_sale(
+        &self,
+        request: Request<pb::CreateTimeSaleRequest>,
+    ) -> Reply<pb::CreateTimeSaleResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
@@ -191,15 +256,24 @@ impl AccommodationService for Accommodation {
         } else {
             convert::id(&r.room_type_id, "room_type_id", &mut v)
         };
-        v.check((1..=90).contains(&r.discount_percent), "discount_percent", "must be between 1 and 90");
+        v.check(
+            (1..=90).contains(&r.discount_percent),
+            "discount_percent",
+            "must be between 1 and 90",
+        );
         let starts_at = convert::from_timestamp(r.starts_at.as_ref(), "starts_at", &mut v);
         let ends_at = convert::from_timestamp(r.ends_at.as_ref(), "ends_at", &mut v);
         if let (Some(starts), Some(ends)) = (starts_at, ends_at) {
             v.check(ends > starts, "ends_at", "must be after starts_at");
-            v.check(ends > chrono::Utc::now(), "ends_at", "must be in the future");
+            v.check(
+                ends > chrono::Utc::now(),
+                "ends_at",
+                "must be in the future",
+            );
         }
         v.into_result().map_err(Error::from)?;
-        let (Some(property_id), Some(starts_at), Some(ends_at)) = (property_id, starts_at, ends_at) else {
+        let (Some(property_id), Some(starts_at), Some(ends_at)) = (property_id, starts_at, ends_at)
+        else {
             return Err(Status::invalid_argument("invalid request"));
         };
         catalog::ensure_owner(&self.pool, &caller, property_id).await?;
@@ -212,29 +286,40 @@ impl AccommodationService for Accommodation {
         };
         let created = time_sale::create(&self.pool, sale).await?;
         self.prices_changed(property_id).await;
-        Ok(Response::new(pb::CreateTimeSaleResponse { time_sale: Some(created) }))
+        Ok(Response::new(pb::CreateTimeSaleResponse {
+            time_sale: Some(created),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn end_time_sale(&self, request: Request<pb::EndTimeSaleRequest>) -> Reply<pb::EndTimeSaleResponse> {
+    async fn end_time_sale(
+        &self,
+        request: Request<pb::EndTimeSaleRequest>,
+    ) -> Reply<pb::EndTimeSaleResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let id = convert::require_id(&request.get_ref().time_sale_id, "time_sale_id")?;
         let property_id = time_sale::property_of(&self.pool, id).await?;
         catalog::ensure_owner(&self.pool, &caller, property_id).await?;
         let ended = time_sale::end(&self.pool, id).await?;
         self.prices_changed(property_id).await;
-        Ok(Response::new(pb::EndTimeSaleResponse { time_sale: Some(ended) }))
+        Ok(Response::new(pb::EndTimeSaleResponse {
+            time_sale: Some(ended),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_lowest_price(&self, request: Request<pb::GetLowestPriceRequest>) -> Reply<pb::GetLowestPriceResponse> {
+    async fn get_lowest_price(
+        &self,
+        request: Request<pb::GetLowestPriceRequest>,
+    ) -> Reply<pb::GetLowestPriceResponse> {
         let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
         // NOT_FOUND for an unknown property rather than an empty price.
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM property WHERE id = $1)")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(Error::from)?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM property WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(Error::from)?;
         if !exists {
             return Err(Error::not_found("property", id.to_string()).into());
         }
@@ -253,13 +338,25 @@ fn search_query(r: &pb::SearchAvailabilityRequest) -> Result<search::Query> {
         false,
         &mut v,
     );
-    v.check((1..=50).contains(&r.guests), "guests", "must be between 1 and 50");
+    v.check(
+        (1..=50).contains(&r.guests),
+        "guests",
+        "must be between 1 and 50",
+    );
     v.check(r.min_price >= 0, "min_price", "must not be negative");
     v.check(r.max_price >= 0, "max_price", "must not be negative");
     if r.max_price > 0 {
-        v.check(r.min_price <= r.max_price, "max_price", "must be at least min_price");
+        v.check(
+            r.min_price <= r.max_price,
+            "max_price",
+            "must be at least min_price",
+        );
     }
-    v.check(r.keyword.chars().count() <= 100, "keyword", "at most 100 characters");
+    v.check(
+        r.keyword.chars().count() <= 100,
+        "keyword",
+        "at most 100 characters",
+    );
     let sort = pb::SearchSort::try_from(r.sort).unwrap_or_else(|_| {
         v.add("sort", "unknown sort order");
         pb::SearchSort::Unspecified

@@ -60,7 +60,11 @@ struct NightRow {
 }
 
 /// The stored nights of a range, in date order. Nights never set are absent.
-pub(crate) async fn get_nights(pool: &PgPool, room_type_id: Uuid, nights: Nights) -> Result<Vec<pb::Night>> {
+pub(crate) async fn get_nights(
+    pool: &PgPool,
+    room_type_id: Uuid,
+    nights: Nights,
+) -> Result<Vec<pb::Night>> {
     let rows: Vec<NightRow> = sqlx::query_as(
         "SELECT night, price, total, held, sold, closed FROM night \
          WHERE room_type_id = $1 AND night >= $2 AND night < $3 ORDER BY night",
@@ -78,7 +82,11 @@ pub(crate) async fn get_nights(pool: &PgPool, room_type_id: Uuid, nights: Nights
             total: r.total,
             held: r.held,
             sold: r.sold,
-            available: if r.closed { 0 } else { (r.total - r.held - r.sold).max(0) },
+            available: if r.closed {
+                0
+            } else {
+                (r.total - r.held - r.sold).max(0)
+            },
             closed: r.closed,
         })
         .collect())

@@ -28,7 +28,10 @@ pub(crate) struct PropertyFields {
 }
 
 /// Validates a property input; on create every required field must be set.
-pub(crate) fn property_fields(input: Option<&pb::PropertyInput>, creating: bool) -> Result<PropertyFields> {
+pub(crate) fn property_fields(
+    input: Option<&pb::PropertyInput>,
+    creating: bool,
+) -> Result<PropertyFields> {
     let mut v = FieldViolations::new();
     let Some(p) = input else {
         return Err(Error::invalid("property", "is required"));
@@ -48,8 +51,16 @@ pub(crate) fn property_fields(input: Option<&pb::PropertyInput>, creating: bool)
         "property.description",
         "is too long (at most 5000 characters)",
     );
-    v.check(p.amenities.len() <= MAX_LIST, "property.amenities", "at most 50");
-    v.check(p.image_urls.len() <= MAX_LIST, "property.image_urls", "at most 50");
+    v.check(
+        p.amenities.len() <= MAX_LIST,
+        "property.amenities",
+        "at most 50",
+    );
+    v.check(
+        p.image_urls.len() <= MAX_LIST,
+        "property.image_urls",
+        "at most 50",
+    );
     for (i, url) in p.image_urls.iter().enumerate() {
         v.check(
             url.starts_with("https://") || url.starts_with("http://"),
@@ -68,7 +79,11 @@ pub(crate) fn property_fields(input: Option<&pb::PropertyInput>, creating: bool)
     }
     v.into_result()?;
     let or_default = |value: &str, default: &str| {
-        if value.is_empty() && creating { default.to_owned() } else { value.to_owned() }
+        if value.is_empty() && creating {
+            default.to_owned()
+        } else {
+            value.to_owned()
+        }
     };
     Ok(PropertyFields {
         name: p.name.trim().to_owned(),
@@ -161,13 +176,27 @@ const PROPERTY_COLUMNS: &str = "id, host_id, name, region, address, description,
     image_urls, check_in_time, check_out_time, rating, review_count, created_at, updated_at";
 
 /// Stores a new property owned by `host_id`.
-pub(crate) async fn create_property(pool: &PgPool, host_id: &str, f: PropertyFields) -> Result<pb::Property> {
+pub(crate) async fn create_property(
+    pool: &PgPool,
+    host_id: &str,
+    f: PropertyFields,
+) -> Result<pb::Property> {
+    insert_property(pool, Uuid::now_v7(), host_id, f).await
+}
+
+/// Inserts a property with a given id (the seed picks deterministic ones).
+pub(crate) async fn insert_property(
+    db: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+    host_id: &str,
+    f: PropertyFields,
+) -> Result<pb::Property> {
     let row: PropertyRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO property (id, host_id, name, region, address, description, amenities, \
          image_urls, check_in_time, check_out_time) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {PROPERTY_COLUMNS}"
     )))
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(host_id)
     .bind(f.name)
     .bind(f.region)
@@ -177,7 +206,7 @@ pub(crate) async fn create_property(pool: &PgPool, host_id: &str, f: PropertyFie
     .bind(f.image_urls)
     .bind(f.check_in_time)
     .bind(f.check_out_time)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok(row.into_proto(Vec::new()))
 }
@@ -287,7 +316,11 @@ pub(crate) fn room_type_fields(input: Option<&pb::RoomTypeInput>) -> Result<Room
     };
     let mut v = FieldViolations::new();
     v.check(!r.name.trim().is_empty(), "room_type.name", "is required");
-    v.check(r.name.chars().count() <= MAX_TEXT, "room_type.name", "is too long");
+    v.check(
+        r.name.chars().count() <= MAX_TEXT,
+        "room_type.name",
+        "is too long",
+    );
     v.check(
         (1..=50).contains(&r.base_occupancy),
         "room_type.base_occupancy",
@@ -305,8 +338,12 @@ pub(crate) fn room_type_fields(input: Option<&pb::RoomTypeInput>) -> Result<Room
     );
     let fee = match r.extra_guest_fee.as_ref() {
         None => 0,
-        Some(_) => convert::won(r.extra_guest_fee.as_ref(), "room_type.extra_guest_fee", &mut v)
-            .unwrap_or(0),
+        Some(_) => convert::won(
+            r.extra_guest_fee.as_ref(),
+            "room_type.extra_guest_fee",
+            &mut v,
+        )
+        .unwrap_or(0),
     };
     v.into_result()?;
     Ok(RoomTypeFields {
@@ -329,24 +366,29 @@ pub(crate) async fn create_room_type(
     f: RoomTypeFields,
 ) -> Result<pb::RoomType> {
     ensure_owner(pool, caller, property_id).await?;
-    insert_room_type(pool, property_id, f).await
+    insert_room_type(pool, Uuid::now_v7(), property_id, f).await
 }
 
 /// Inserts a room type with no ownership check (the seed and the checked path use it).
-pub(crate) async fn insert_room_type(pool: &PgPool, property_id: Uuid, f: RoomTypeFields) -> Result<pb::RoomType> {
+pub(crate) async fn insert_room_type(
+    db: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+    property_id: Uuid,
+    f: RoomTypeFields,
+) -> Result<pb::RoomType> {
     let row: RoomTypeRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO room_type (id, property_id, name, base_occupancy, max_occupancy, \
          extra_guest_fee, total_rooms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          RETURNING {ROOM_TYPE_COLUMNS}"
     )))
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(property_id)
     .bind(f.name)
     .bind(f.base_occupancy)
     .bind(f.max_occupancy)
     .bind(f.extra_guest_fee)
     .bind(f.total_rooms)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok(row.into_proto())
 }
@@ -404,7 +446,14 @@ mod tests {
             panic!("expected invalid");
         };
         let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["property.name", "property.image_urls[0]", "property.check_in_time"]);
+        assert_eq!(
+            fields,
+            [
+                "property.name",
+                "property.image_urls[0]",
+                "property.check_in_time"
+            ]
+        );
     }
 
     #[test]

@@ -131,7 +131,11 @@ pub(crate) fn range(
 }
 
 /// Reads an amount of won, recording a violation for another currency or a negative amount.
-pub(crate) fn won(value: Option<&common::Money>, field: &str, violations: &mut FieldViolations) -> Option<i64> {
+pub(crate) fn won(
+    value: Option<&common::Money>,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<i64> {
     let Some(m) = value else {
         violations.add(field, "is required");
         return None;
@@ -183,7 +187,10 @@ pub(crate) fn page_size(value: i32, violations: &mut FieldViolations) -> i64 {
         0 => DEFAULT_PAGE_SIZE,
         n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
         _ => {
-            violations.add("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+            violations.add(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            );
             DEFAULT_PAGE_SIZE
         }
     }
@@ -247,13 +254,62 @@ mod tests {
     fn reversed_empty_and_long_ranges_are_refused() {
         let mut v = FieldViolations::new();
         let fields = ("check_in", "check_out");
-        assert!(nights(Some(&d(2030, 1, 2)), Some(&d(2030, 1, 1)), fields, 30, false, &mut v).is_none());
-        assert!(nights(Some(&d(2030, 1, 2)), Some(&d(2030, 1, 2)), fields, 30, false, &mut v).is_none());
-        assert!(nights(Some(&d(2030, 1, 1)), Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
-        assert!(nights(Some(&d(2030, 2, 30)), Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
+        assert!(
+            nights(
+                Some(&d(2030, 1, 2)),
+                Some(&d(2030, 1, 1)),
+                fields,
+                30,
+                false,
+                &mut v
+            )
+            .is_none()
+        );
+        assert!(
+            nights(
+                Some(&d(2030, 1, 2)),
+                Some(&d(2030, 1, 2)),
+                fields,
+                30,
+                false,
+                &mut v
+            )
+            .is_none()
+        );
+        assert!(
+            nights(
+                Some(&d(2030, 1, 1)),
+                Some(&d(2030, 3, 1)),
+                fields,
+                30,
+                false,
+                &mut v
+            )
+            .is_none()
+        );
+        assert!(
+            nights(
+                Some(&d(2030, 2, 30)),
+                Some(&d(2030, 3, 1)),
+                fields,
+                30,
+                false,
+                &mut v
+            )
+            .is_none()
+        );
         assert!(nights(None, Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
         let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["check_out", "check_out", "check_out", "check_in", "check_in"]);
+        assert_eq!(
+            fields,
+            [
+                "check_out",
+                "check_out",
+                "check_out",
+                "check_in",
+                "check_in"
+            ]
+        );
     }
 
     #[test]
@@ -262,7 +318,10 @@ mod tests {
         assert_eq!(page_offset(&page_token(40), &mut v), 40);
         assert!(v.is_empty());
         page_offset("garbage!", &mut v);
-        assert_eq!(v.iter().next().map(|f| f.field.as_str()), Some("page_token"));
+        assert_eq!(
+            v.iter().next().map(|f| f.field.as_str()),
+            Some("page_token")
+        );
     }
 
     #[test]

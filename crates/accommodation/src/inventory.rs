@@ -41,7 +41,10 @@ impl HoldRow {
         };
         pb::Hold {
             booking_id: self.booking_id.to_string(),
-            room_type_id: self.room_type_id.map(|id| id.to_string()).unwrap_or_default(),
+            room_type_id: self
+                .room_type_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             check_in: self.check_in.map(to_proto_date),
             check_out: self.check_out.map(to_proto_date),
             rooms: self.rooms,
@@ -51,7 +54,8 @@ impl HoldRow {
     }
 }
 
-const HOLD_COLUMNS: &str = "booking_id, room_type_id, check_in, check_out, rooms, state, total_price";
+const HOLD_COLUMNS: &str =
+    "booking_id, room_type_id, check_in, check_out, rooms, state, total_price";
 
 async fn lock_hold(conn: &mut PgConnection, booking_id: Uuid) -> Result<Option<HoldRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -71,7 +75,11 @@ struct LockedNight {
 }
 
 /// Locks the nights of a stay in date order, with their sale prices now.
-async fn lock_nights(conn: &mut PgConnection, room_type_id: Uuid, nights: Nights) -> Result<Vec<LockedNight>> {
+async fn lock_nights(
+    conn: &mut PgConnection,
+    room_type_id: Uuid,
+    nights: Nights,
+) -> Result<Vec<LockedNight>> {
     Ok(sqlx::query_as(
         "SELECT night, total - held - sold AS available, closed, \
                 sale_price(price, active_sale_percent(room_type_id, now())) AS price \
@@ -174,7 +182,9 @@ fn check_available(locked: &[LockedNight], nights: Nights, rooms: i32) -> Result
             }
             date = date.succ_opt().unwrap_or(date);
         }
-        return Err(Error::Precondition(format!("the night of {date} is not for sale")));
+        return Err(Error::Precondition(format!(
+            "the night of {date} is not for sale"
+        )));
     }
     match locked.iter().find(|n| n.closed || n.available < rooms) {
         Some(n) => Err(Error::Precondition(format!(

@@ -3,6 +3,8 @@
 //! time sales discount nights for a window, with the lowest price per
 //! property cached in Redis; the booking saga holds, confirms and releases
 //! nights without ever overbooking (`held + sold <= total`, also a CHECK).
+// Dev-dependencies serve the integration tests, not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod api;
 mod calendar;
@@ -64,7 +66,11 @@ pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_
 }
 
 /// Serves the accommodation and inventory services on `listener` until `shutdown`.
-pub async fn run(settings: Settings, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
     let (pool, redis) = connect(&settings.infra).await?;
     let service = Accommodation {
         pool: pool.clone(),

@@ -63,14 +63,20 @@ impl LowestPrices {
     }
 
     /// The cached price, or a fresh one from the database (then cached).
-    pub async fn get(&self, pool: &PgPool, property_id: Uuid) -> Result<pb::GetLowestPriceResponse> {
+    pub async fn get(
+        &self,
+        pool: &PgPool,
+        property_id: Uuid,
+    ) -> Result<pb::GetLowestPriceResponse> {
         let (key, version_key) = self.keys(property_id);
         let cached: Option<String> = self.redis.get(&key).await?;
         if let Some(cached) = cached.and_then(|c| serde_json::from_str::<Cached>(&c).ok()) {
-            metrics::counter!("accommodation_lowest_price_cache_total", "result" => "hit").increment(1);
+            metrics::counter!("accommodation_lowest_price_cache_total", "result" => "hit")
+                .increment(1);
             return Ok(cached.into_proto());
         }
-        metrics::counter!("accommodation_lowest_price_cache_total", "result" => "miss").increment(1);
+        metrics::counter!("accommodation_lowest_price_cache_total", "result" => "miss")
+            .increment(1);
         let version: Option<String> = self.redis.get(&version_key).await?;
         let (fresh, expires_at) = compute(pool, property_id).await?;
         let ttl_ms = (expires_at - Utc::now()).num_milliseconds();
@@ -82,7 +88,11 @@ impl LowestPrices {
                 .eval(
                     SET_IF_VERSION,
                     vec![key, version_key],
-                    vec![version.unwrap_or_else(|| "0".into()), json, ttl_ms.to_string()],
+                    vec![
+                        version.unwrap_or_else(|| "0".into()),
+                        json,
+                        ttl_ms.to_string(),
+                    ],
                 )
                 .await?;
         }

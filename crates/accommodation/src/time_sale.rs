@@ -34,7 +34,10 @@ impl SaleRow {
         pb::TimeSale {
             time_sale_id: self.id.to_string(),
             property_id: self.property_id.to_string(),
-            room_type_id: self.room_type_id.map(|id| id.to_string()).unwrap_or_default(),
+            room_type_id: self
+                .room_type_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             discount_percent: self.discount_percent,
             starts_at: Some(timestamp(self.starts_at)),
             ends_at: Some(timestamp(self.ends_at)),
@@ -47,12 +50,16 @@ const SALE_COLUMNS: &str = "id, property_id, room_type_id, discount_percent, sta
 /// Stores a sale (ownership was checked by the caller).
 pub(crate) async fn create(pool: &PgPool, sale: NewSale) -> Result<pb::TimeSale> {
     if let Some(room_type_id) = sale.room_type_id {
-        let owner: Option<Uuid> = sqlx::query_scalar("SELECT property_id FROM room_type WHERE id = $1")
-            .bind(room_type_id)
-            .fetch_optional(pool)
-            .await?;
+        let owner: Option<Uuid> =
+            sqlx::query_scalar("SELECT property_id FROM room_type WHERE id = $1")
+                .bind(room_type_id)
+                .fetch_optional(pool)
+                .await?;
         if owner != Some(sale.property_id) {
-            return Err(Error::invalid("room_type_id", "is not a room type of this property"));
+            return Err(Error::invalid(
+                "room_type_id",
+                "is not a room type of this property",
+            ));
         }
     }
     let row: SaleRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -1,0 +1,12 @@
+//! Integration tests of the accommodation service against real Postgres and
+//! Redis, over real gRPC on loopback. One binary, one module per concern.
+// The library's dependencies are all visible here, and helpers are shared between modules.
+#![allow(unused_crate_dependencies, unreachable_pub)]
+
+mod auth;
+mod calendar;
+mod holds;
+mod search;
+mod support;
+mod time_sale;
+mod validation;
