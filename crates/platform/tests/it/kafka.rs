@@ -112,13 +112,17 @@ async fn round_trip_carries_the_envelope_and_the_trace_context() {
             consumer
                 .run(
                     |incoming: Incoming| {
-                        let trace_id = tracing::Span::current()
-                            .context()
-                            .span()
-                            .span_context()
-                            .trace_id();
-                        let _ = tx.send((incoming, trace_id));
-                        async { Ok(()) }
+                        let tx = tx.clone();
+                        // The handler's future runs inside the consume span.
+                        async move {
+                            let trace_id = tracing::Span::current()
+                                .context()
+                                .span()
+                                .span_context()
+                                .trace_id();
+                            let _ = tx.send((incoming, trace_id));
+                            Ok(())
+                        }
                     },
                     &shutdown,
                 )
