@@ -12,7 +12,7 @@
 # Idempotent: a second `up` changes nothing and returns in about a second.
 # Runtime state (Tansu log + pid, start markers) lives in .staymesh/ (gitignored).
 #
-# Overridable: TANSU_VERSION, INFRA_TIMEOUT (seconds to wait for each service),
+# Overridable: TANSU_VERSION, TANSU_PORT, INFRA_TIMEOUT (seconds to wait for each service),
 # TANSU_INSTALL_TIMEOUT (seconds to wait for a `cargo install tansu` already running).
 set -euo pipefail
 
@@ -26,7 +26,7 @@ PG_ROLE=staymesh
 PG_PASSWORD=staymesh
 PG_MAX_CONNECTIONS=500
 REDIS_PORT=6379
-KAFKA_PORT=9092
+KAFKA_PORT="${TANSU_PORT:-9092}"   # override only for experiments; services default to 9092
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
 TANSU_FEATURES="dynostore,libsql"
 INFRA_TIMEOUT="${INFRA_TIMEOUT:-60}"
@@ -51,7 +51,7 @@ APT_PACKAGES=(
 
 # Tools the Makefile and developers use, independent of the caller's PATH.
 PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}"
-export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PYENV_ROOT/shims:$PYENV_ROOT/bin:$PATH"
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PYENV_ROOT/shims:$PYENV_ROOT/bin:$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 log() { printf '\033[1;34m[infra]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[infra] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -258,11 +258,12 @@ up_tansu() {
   log "starting Tansu on 127.0.0.1:$KAFKA_PORT (memory storage), log: .staymesh/tansu.log"
   # setsid: its own session, so Ctrl-C on `make up` does not take it down.
   # cwd .staymesh: tansu loads a .env from its working directory (and parents);
-  # every setting it reads from the environment is given explicitly here.
+  # every setting it reads from the environment is given explicitly here
+  # (or unset: the services' OTLP endpoint is not meant for the broker).
   rm -f "$STATE/tansu.pid"
   (
     cd "$STATE"
-    exec setsid sh -c 'echo $$ >tansu.pid.tmp && mv tansu.pid.tmp tansu.pid && exec "$@"' tansu \
+    exec env -u OTEL_EXPORTER_OTLP_ENDPOINT -u SCHEMA_REGISTRY setsid sh -c 'echo $$ >tansu.pid.tmp && mv tansu.pid.tmp tansu.pid && exec "$@"' tansu \
       "$bin" broker \
       --cluster-id staymesh \
       --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
