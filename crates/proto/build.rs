@@ -11,16 +11,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     files.sort();
     println!("cargo:rerun-if-changed={}", root.display());
 
-    let descriptors = protox::compile(&files, [&root])?;
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    // protox's own encoding keeps extension options (the `google.api.http`
+    // rules the HTTP edge routes by) and comments, which re-encoding a
+    // `prost_types::FileDescriptorSet` would drop.
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out.join("staymesh_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
+        compiler.encode_file_descriptor_set(),
     )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(descriptors)?;
+        .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }
 

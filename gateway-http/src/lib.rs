@@ -127,9 +127,8 @@ impl GatewayOptions {
     }
 }
 
-/// The descriptors of every proto under `proto/`, with extension options (see
-/// `build.rs` for why this is not `staymesh_proto::FILE_DESCRIPTOR_SET`).
-const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gateway_descriptor.bin"));
+/// The descriptors of every proto, with their `google.api.http` options.
+const DESCRIPTORS: &[u8] = staymesh_proto::FILE_DESCRIPTOR_SET;
 
 /// What every handler shares.
 #[derive(Debug)]

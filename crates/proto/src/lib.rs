@@ -10,7 +10,8 @@
     clippy::pedantic
 )]
 
-/// The encoded `FileDescriptorSet` of every staymesh proto (and its imports).
+/// The encoded `FileDescriptorSet` of every staymesh proto and its imports,
+/// with comments and extension options (`google.api.http`) kept.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/staymesh_descriptor.bin"));
 

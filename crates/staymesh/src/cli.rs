@@ -1,0 +1,105 @@
+//! Command line and environment: every flag also reads a `STAYMESH_*` variable.
+
+use clap::{Args, Parser, Subcommand};
+use staymesh_platform::telemetry::LogFormat;
+use staymesh_platform::{InfraArgs, ServerArgs};
+
+/// staymesh: an accommodation-booking platform as a gRPC service mesh.
+#[derive(Debug, Parser)]
+#[command(name = "staymesh", version)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) infra: InfraArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
+    pub(crate) ports: Ports,
+    /// Log format.
+    #[arg(
+        long,
+        env = "STAYMESH_LOG_FORMAT",
+        value_enum,
+        default_value = "json",
+        global = true
+    )]
+    pub(crate) log_format: LogFormat,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the accommodation service (gRPC).
+    Accommodation,
+    /// Run the HTTP edge (REST/JSON to gRPC, OpenAPI).
+    Gateway,
+    /// Run every service and the edge in one process.
+    All,
+    /// Create and migrate every service's database, then exit.
+    Migrate,
+    /// Load demo data (idempotent), then exit.
+    Seed(SeedArgs),
+}
+
+impl Command {
+    /// The service name telemetry reports.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Accommodation => "staymesh-accommodation",
+            Self::Gateway => "staymesh-gateway",
+            Self::All => "staymesh",
+            Self::Migrate => "staymesh-migrate",
+            Self::Seed(_) => "staymesh-seed",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SeedArgs {
+    /// How many demo properties.
+    #[arg(long, env = "STAYMESH_SEED_PROPERTIES", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) properties: u32,
+}
+
+/// Where each part listens, and where the edge finds the services.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Ports {
+    /// gRPC port of the accommodation service (metrics on 91xx, xx its last two digits).
+    #[arg(
+        long,
+        env = "STAYMESH_ACCOMMODATION_PORT",
+        default_value_t = 50052,
+        global = true
+    )]
+    pub(crate) accommodation_port: u16,
+    /// HTTP port of the edge.
+    #[arg(
+        long,
+        env = "STAYMESH_HTTP_PORT",
+        default_value_t = 8080,
+        global = true
+    )]
+    pub(crate) http_port: u16,
+    /// Metrics port of the edge.
+    #[arg(
+        long,
+        env = "STAYMESH_GATEWAY_METRICS_PORT",
+        default_value_t = 9180,
+        global = true
+    )]
+    pub(crate) gateway_metrics_port: u16,
+    /// Where the edge reaches the accommodation service.
+    #[arg(
+        long,
+        env = "STAYMESH_ACCOMMODATION_URL",
+        default_value = "http://127.0.0.1:50052",
+        global = true
+    )]
+    pub(crate) accommodation_url: String,
+}
+
+/// The metrics port of a gRPC port: 91xx, xx its last two digits.
+pub(crate) fn metrics_port(grpc_port: u16) -> u16 {
+    9100 + grpc_port % 100
+}

@@ -1,0 +1,70 @@
+//! The one staymesh binary. Every Kubernetes Deployment runs one subcommand
+//! (`staymesh accommodation`, `staymesh gateway`); `staymesh all` runs the
+//! whole mesh in one process for local work; `migrate` and `seed` prepare the
+//! databases.
+
+mod cli;
+mod mesh;
+mod seed;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use staymesh_platform::Shutdown;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    // A bad flag or environment value fails start-up with one clear line.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("staymesh: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("staymesh: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("staymesh: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let name = cli.command.name();
+    let _telemetry = staymesh_platform::telemetry::init(name, cli.log_format)?;
+    match &cli.command {
+        Command::Migrate => mesh::migrate(&cli).await,
+        Command::Seed(args) => seed::run(&cli, args).await,
+        Command::Accommodation => {
+            mesh::serve(
+                &cli,
+                &[mesh::Part::Accommodation],
+                Shutdown::on_os_signals(),
+            )
+            .await
+        }
+        Command::Gateway => {
+            mesh::serve(&cli, &[mesh::Part::Gateway], Shutdown::on_os_signals()).await
+        }
+        Command::All => mesh::serve(&cli, mesh::Part::ALL, Shutdown::on_os_signals()).await,
+    }
+}
