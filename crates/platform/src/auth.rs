@@ -172,7 +172,10 @@ fn authenticate(headers: &http::HeaderMap, verifier: &dyn TokenVerifier) -> Auth
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty());
     match token {
@@ -189,9 +192,9 @@ pub fn require_caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> 
     match request.extensions().get::<Authentication>() {
         Some(Authentication::Authenticated(caller)) => Ok(caller.clone()),
         Some(Authentication::Rejected(error)) => Err(Status::unauthenticated(error.to_string())),
-        Some(Authentication::Anonymous) | None => {
-            Err(Status::unauthenticated("this call needs `authorization: Bearer <token>`"))
-        }
+        Some(Authentication::Anonymous) | None => Err(Status::unauthenticated(
+            "this call needs `authorization: Bearer <token>`",
+        )),
     }
 }
 
@@ -237,27 +240,67 @@ mod tests {
     fn bearer_tokens_are_parsed_and_verified() {
         let verifier = StaticTokens::new().with("t1", "u1", Role::Host);
         let mut headers = http::HeaderMap::new();
-        assert!(matches!(authenticate(&headers, &verifier), Authentication::Anonymous));
+        assert!(matches!(
+            authenticate(&headers, &verifier),
+            Authentication::Anonymous
+        ));
         headers.insert("authorization", "Bearer t1".parse().unwrap());
-        assert!(matches!(authenticate(&headers, &verifier), Authentication::Authenticated(c) if c.user_id == "u1"));
+        assert!(
+            matches!(authenticate(&headers, &verifier), Authentication::Authenticated(c) if c.user_id == "u1")
+        );
         headers.insert("authorization", "Basic abc".parse().unwrap());
-        assert!(matches!(authenticate(&headers, &verifier), Authentication::Rejected(AuthError::Malformed)));
+        assert!(matches!(
+            authenticate(&headers, &verifier),
+            Authentication::Rejected(AuthError::Malformed)
+        ));
         headers.insert("authorization", "Bearer nope".parse().unwrap());
-        assert!(matches!(authenticate(&headers, &verifier), Authentication::Rejected(AuthError::Invalid(_))));
+        assert!(matches!(
+            authenticate(&headers, &verifier),
+            Authentication::Rejected(AuthError::Invalid(_))
+        ));
     }
 
     #[test]
     fn roles_are_enforced() {
-        let host = Caller { user_id: "h".into(), role: Role::Host };
-        let guest = Caller { user_id: "g".into(), role: Role::Guest };
-        let admin = Caller { user_id: "a".into(), role: Role::Admin };
-        assert!(require_role(&request_with(Authentication::Authenticated(host)), &[Role::Host]).is_ok());
-        assert!(require_role(&request_with(Authentication::Authenticated(admin)), &[Role::Host]).is_ok());
-        let denied = require_role(&request_with(Authentication::Authenticated(guest)), &[Role::Host]).unwrap_err();
+        let host = Caller {
+            user_id: "h".into(),
+            role: Role::Host,
+        };
+        let guest = Caller {
+            user_id: "g".into(),
+            role: Role::Guest,
+        };
+        let admin = Caller {
+            user_id: "a".into(),
+            role: Role::Admin,
+        };
+        assert!(
+            require_role(
+                &request_with(Authentication::Authenticated(host)),
+                &[Role::Host]
+            )
+            .is_ok()
+        );
+        assert!(
+            require_role(
+                &request_with(Authentication::Authenticated(admin)),
+                &[Role::Host]
+            )
+            .is_ok()
+        );
+        let denied = require_role(
+            &request_with(Authentication::Authenticated(guest)),
+            &[Role::Host],
+        )
+        .unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
-        let anon = require_role(&request_with(Authentication::Anonymous), &[Role::Host]).unwrap_err();
+        let anon =
+            require_role(&request_with(Authentication::Anonymous), &[Role::Host]).unwrap_err();
         assert_eq!(anon.code(), tonic::Code::Unauthenticated);
-        let rejected = require_caller(&request_with(Authentication::Rejected(AuthError::NotConfigured))).unwrap_err();
+        let rejected = require_caller(&request_with(Authentication::Rejected(
+            AuthError::NotConfigured,
+        )))
+        .unwrap_err();
         assert_eq!(rejected.code(), tonic::Code::Unauthenticated);
     }
 }

@@ -26,7 +26,11 @@ pub struct InfraArgs {
     pub postgres_pool: u32,
 
     /// Redis URL.
-    #[arg(long, env = "STAYMESH_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "STAYMESH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis_url: String,
 
     /// Redis connections per service.
@@ -86,7 +90,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}` has unknown unit `{unit}` (use ms, s or m)")),
+        _ => Err(format!(
+            "`{text}` has unknown unit `{unit}` (use ms, s or m)"
+        )),
     }
 }
 

@@ -88,8 +88,8 @@ pub async fn drop_database(admin_url: &str, database: &str) -> Result<(), Error>
     sqlx::query(AssertSqlSafe(format!(
         r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#
     )))
-        .execute(&mut conn)
-        .await?;
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     Ok(())
 }

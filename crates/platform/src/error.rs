@@ -152,8 +152,14 @@ mod tests {
         v.add("guests", "must be at least 1");
         let status = Status::from(v);
         assert_eq!(status.code(), Code::InvalidArgument);
-        let bad = status.get_details_bad_request().expect("bad request details");
-        let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
+        let bad = status
+            .get_details_bad_request()
+            .expect("bad request details");
+        let fields: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
         assert_eq!(fields, ["check_in", "guests"]);
     }
 

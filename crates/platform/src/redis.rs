@@ -9,7 +9,8 @@ pub type RedisPool = fred::clients::Pool;
 
 /// Connects a pool and waits until every connection is up.
 pub async fn connect(url: &str, size: u32) -> Result<RedisPool, Error> {
-    let config = Config::from_url(url).map_err(|e| Error::Config(format!("STAYMESH_REDIS_URL: {e}")))?;
+    let config =
+        Config::from_url(url).map_err(|e| Error::Config(format!("STAYMESH_REDIS_URL: {e}")))?;
     let pool = Builder::from_config(config)
         .with_connection_config(|c| {
             c.connection_timeout = std::time::Duration::from_secs(5);

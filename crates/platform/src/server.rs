@@ -126,7 +126,9 @@ impl GrpcServer {
         let addr = listener.local_addr()?;
         tracing::info!(service = self.name, %addr, "gRPC server listening");
         let layers = tower::ServiceBuilder::new()
-            .layer(GlobalConcurrencyLimitLayer::new(self.args.concurrency_limit as usize))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                self.args.concurrency_limit as usize,
+            ))
             .layer(RpcTelemetryLayer::new(self.name))
             .layer(AuthLayer::new(self.verifier.clone()));
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
