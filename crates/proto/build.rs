@@ -24,10 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("staymesh_descriptor.bin"),
         compiler.encode_file_descriptor_set(),
     )?;
+    // Type names (`prost::Name`) let Kafka envelopes carry each payload's full name.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(compiler.file_descriptor_set())?;
+        .compile_fds_with_config(compiler.file_descriptor_set(), config)?;
     Ok(())
 }
 

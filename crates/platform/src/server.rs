@@ -99,12 +99,10 @@ impl GrpcServer {
     /// most the configured drain timeout.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(staymesh_proto::FILE_DESCRIPTOR_SET)
+        let reflection_v1 = reflection(&self.service_names)
             .build_v1()
             .map_err(|e| Error::Config(format!("reflection: {e}")))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(staymesh_proto::FILE_DESCRIPTOR_SET)
+        let reflection_v1alpha = reflection(&self.service_names)
             .build_v1alpha()
             .map_err(|e| Error::Config(format!("reflection: {e}")))?;
 
@@ -161,6 +159,19 @@ impl GrpcServer {
         tracing::info!(service = self.name, "gRPC server stopped");
         result
     }
+}
+
+/// Reflection that lists only what this server serves (the descriptor set
+/// holds every staymesh contract), health included.
+fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(staymesh_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for name in names {
+        builder = builder.with_service_name(*name);
+    }
+    builder
 }
 
 async fn drain_deadline(shutdown: &Shutdown, drain: Duration) {

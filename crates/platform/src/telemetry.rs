@@ -62,7 +62,9 @@ pub fn init(service_name: &str, format: LogFormat) -> Result<TelemetryGuard, Err
     let tracer = provider.tracer(service_name.to_owned());
     opentelemetry::global::set_tracer_provider(provider.clone());
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Postgres notices ("already exists, skipping") are noise at info.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let fmt_layer = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()

@@ -106,10 +106,10 @@ async fn wait_serving(
         let request = HealthCheckRequest {
             service: String::new(),
         };
-        if let Ok(response) = health.check(request).await {
-            if response.get_ref().status == ServingStatus::Serving as i32 {
-                return;
-            }
+        if let Ok(response) = health.check(request).await
+            && response.get_ref().status == ServingStatus::Serving as i32
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
