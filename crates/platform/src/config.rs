@@ -33,6 +33,11 @@ pub struct InfraArgs {
     )]
     pub redis_url: String,
 
+    /// Prefix of every Redis key: `<prefix>:<service>:...` (several
+    /// deployments or test runs can share one Redis).
+    #[arg(long, env = "STAYMESH_REDIS_PREFIX", default_value = "staymesh")]
+    pub redis_prefix: String,
+
     /// Redis connections per service.
     #[arg(long, env = "STAYMESH_REDIS_POOL", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub redis_pool: u32,
@@ -43,6 +48,11 @@ pub struct InfraArgs {
 }
 
 impl InfraArgs {
+    /// The Redis key prefix of a service.
+    pub fn redis_prefix_for(&self, service: &str) -> String {
+        format!("{}:{}", self.redis_prefix, service)
+    }
+
     /// The database name of a service.
     pub fn database_for(&self, service: &str) -> String {
         format!("{}_{}", self.database_prefix, service)

@@ -73,6 +73,9 @@ pub(crate) struct Ports {
         global = true
     )]
     pub(crate) accommodation_port: u16,
+    /// Metrics port of the accommodation service (default 91xx, xx the gRPC port's last two digits).
+    #[arg(long, env = "STAYMESH_ACCOMMODATION_METRICS_PORT", global = true)]
+    pub(crate) accommodation_metrics_port: Option<u16>,
     /// HTTP port of the edge.
     #[arg(
         long,
@@ -99,7 +102,14 @@ pub(crate) struct Ports {
     pub(crate) accommodation_url: String,
 }
 
+impl Ports {
+    pub(crate) fn accommodation_metrics(&self) -> u16 {
+        self.accommodation_metrics_port
+            .unwrap_or_else(|| metrics_port(self.accommodation_port))
+    }
+}
+
 /// The metrics port of a gRPC port: 91xx, xx its last two digits.
-pub(crate) fn metrics_port(grpc_port: u16) -> u16 {
+fn metrics_port(grpc_port: u16) -> u16 {
     9100 + grpc_port % 100
 }

@@ -10,7 +10,7 @@ use staymesh_platform::auth::RejectAllTokens;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::cli::{Cli, metrics_port};
+use crate::cli::Cli;
 
 /// A part of the mesh this binary can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,12 +45,12 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
             Part::Accommodation => {
                 let port = cli.ports.accommodation_port;
                 let listener = bind(cli.server.addr(port)).await?;
-                metrics(cli, metrics_port(port), &shutdown).await?;
+                metrics(cli, cli.ports.accommodation_metrics(), &shutdown).await?;
                 let settings = staymesh_accommodation::Settings {
                     infra: cli.infra.clone(),
                     server: cli.server.clone(),
                     token_verifier: Arc::new(RejectAllTokens),
-                    redis_prefix: "staymesh:accommodation".to_owned(),
+                    redis_prefix: cli.infra.redis_prefix_for(staymesh_accommodation::SERVICE),
                 };
                 let shutdown = shutdown.clone();
                 tasks.spawn(async move {
@@ -129,7 +129,7 @@ fn print_urls(cli: &Cli, parts: &[Part]) {
                 let port = cli.ports.accommodation_port;
                 println!(
                     "accommodation  gRPC {host}:{port}  metrics http://{host}:{}/metrics",
-                    metrics_port(port)
+                    cli.ports.accommodation_metrics()
                 );
             }
             Part::Gateway => println!(

@@ -1,0 +1,134 @@
+//! `staymesh migrate`, `seed` and `all` as a user runs them: gRPC with
+//! reflection, the HTTP edge, and a clean exit on SIGTERM.
+
+use std::time::Duration;
+
+use chrono::Datelike;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
+    let deployment = Deployment::new().await;
+    let migrated = deployment.run(&["migrate"]).await;
+    assert!(migrated.contains("migrated"), "{migrated}");
+    let seeded = deployment.run(&["seed", "--properties", "40"]).await;
+    assert!(seeded.contains("40 properties (40 new)"), "{seeded}");
+    let again = deployment.run(&["seed", "--properties", "40"]).await;
+    assert!(
+        again.contains("(0 new)"),
+        "seeding twice adds nothing: {again}"
+    );
+
+    let mut mesh = deployment.spawn(&["all"]);
+    wait_serving(&deployment.grpc_url(), &mut mesh, Duration::from_secs(60)).await;
+    let grpc = format!("127.0.0.1:{}", deployment.grpc_port);
+
+    // grpcurl needs no proto files: reflection serves the contracts.
+    let services = grpcurl(&["-plaintext", &grpc, "list"]).await;
+    for service in [
+        "staymesh.accommodation.v1.AccommodationService",
+        "staymesh.accommodation.v1.InventoryService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            services.lines().any(|l| l == service),
+            "{service} missing from:\n{services}"
+        );
+    }
+    assert!(
+        !services.contains("staymesh.booking"),
+        "only served services are listed:\n{services}"
+    );
+
+    let check_in = chrono::Utc::now().date_naive() + chrono::Duration::days(14);
+    let check_out = check_in + chrono::Duration::days(2);
+    let request = serde_json::json!({
+        "region": "제주",
+        "checkIn": {"year": check_in.year(), "month": check_in.month(), "day": check_in.day()},
+        "checkOut": {"year": check_out.year(), "month": check_out.month(), "day": check_out.day()},
+        "guests": 2,
+        "sort": "SEARCH_SORT_PRICE_ASC"
+    })
+    .to_string();
+    let found = grpcurl(&[
+        "-plaintext",
+        "-d",
+        &request,
+        &grpc,
+        "staymesh.accommodation.v1.AccommodationService/SearchAvailability",
+    ])
+    .await;
+    let found: serde_json::Value = serde_json::from_str(&found).expect("grpcurl JSON");
+    let results = found["results"].as_array().expect("results");
+    assert!(
+        !results.is_empty(),
+        "seeded 제주 properties are found: {found}"
+    );
+    assert!(results.iter().all(|r| r["region"] == "제주"));
+    let property_id = results[0]["propertyId"].as_str().expect("id").to_owned();
+
+    // The same through the HTTP edge, at the annotated paths.
+    let edge = format!("http://127.0.0.1:{}", deployment.http_port);
+    let (status, body) = http_get(&format!("{edge}/healthz")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&format!(
+        "{edge}/v1/search?region=%EC%A0%9C%EC%A3%BC&check_in={check_in}&check_out={check_out}&guests=2&sort=SEARCH_SORT_PRICE_ASC"
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let searched: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(searched["results"][0]["propertyId"], property_id.as_str());
+    let (status, body) = http_get(&format!("{edge}/v1/properties/{property_id}")).await;
+    assert_eq!(status, 200, "{body}");
+    let detail: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(detail["property"]["region"], "제주");
+    assert!(
+        detail["property"]["roomTypes"]
+            .as_array()
+            .is_some_and(|r| (2..=4).contains(&r.len()))
+    );
+    let (status, body) = http_get(&format!(
+        "{edge}/v1/search?check_in={check_out}&check_out={check_in}&guests=2"
+    ))
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(error["error"]["details"][0]["field"], "check_out", "{body}");
+    let (status, body) = http_get(&format!("{edge}/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("/v1/properties/{property_id}"));
+
+    // Prometheus metrics count the RPCs served.
+    let (status, metrics) = http_get(&format!(
+        "http://127.0.0.1:{}/metrics",
+        deployment.metrics_port
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("grpc_server_requests_total"), "{metrics}");
+
+    // SIGTERM: drain and exit 0.
+    sigterm(&mesh).await;
+    let exit = tokio::time::timeout(Duration::from_secs(20), mesh.wait())
+        .await
+        .expect("exits within the drain timeout")
+        .expect("wait");
+    assert!(exit.success(), "clean exit on SIGTERM: {exit}");
+    deployment.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_bad_setting_fails_start_up_with_one_clear_line() {
+    let deployment = Deployment::new().await;
+    let output = deployment
+        .command(&["all"])
+        .env("STAYMESH_REQUEST_TIMEOUT", "soon")
+        .output()
+        .await
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("soon"), "{stderr}");
+}

@@ -1,0 +1,198 @@
+//! Starting and stopping `staymesh` processes, and talking to them.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The workspace root.
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The `staymesh` binary of this build profile, built if needed (cargo does
+/// nothing when it is up to date).
+pub async fn binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "staymesh", "--bin", "staymesh"])
+        .current_dir(workspace())
+        .status()
+        .await
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p staymesh failed");
+    // This test runs from <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile dir");
+    let binary = profile_dir.join("staymesh");
+    assert!(binary.exists(), "{} missing", binary.display());
+    binary
+}
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The environment of one isolated deployment: its own databases, Redis keys and ports.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub binary: PathBuf,
+    pub prefix: String,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    pub metrics_port: u16,
+    pub gateway_metrics_port: u16,
+}
+
+impl Deployment {
+    pub async fn new() -> Self {
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        Self {
+            binary: binary().await,
+            prefix: format!("e{}", &tag[tag.len() - 16..]),
+            grpc_port: free_port(),
+            http_port: free_port(),
+            metrics_port: free_port(),
+            gateway_metrics_port: free_port(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(args)
+            .env("STAYMESH_DATABASE_PREFIX", &self.prefix)
+            .env("STAYMESH_REDIS_PREFIX", &self.prefix)
+            .env("STAYMESH_ACCOMMODATION_PORT", self.grpc_port.to_string())
+            .env(
+                "STAYMESH_ACCOMMODATION_METRICS_PORT",
+                self.metrics_port.to_string(),
+            )
+            .env("STAYMESH_HTTP_PORT", self.http_port.to_string())
+            .env(
+                "STAYMESH_GATEWAY_METRICS_PORT",
+                self.gateway_metrics_port.to_string(),
+            )
+            .env("STAYMESH_DRAIN_TIMEOUT", "5s")
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs a one-shot subcommand (migrate, seed) to success.
+    pub async fn run(&self, args: &[&str]) -> String {
+        let output = self.command(args).output().await.expect("run staymesh");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "staymesh {args:?} failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// Starts a long-running subcommand with its output captured.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn staymesh")
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// Drops the deployment's databases.
+    pub async fn clean_up(&self) {
+        let admin = std::env::var("STAYMESH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
+        staymesh_platform::db::drop_database(&admin, &format!("{}_accommodation", self.prefix))
+            .await
+            .expect("drop database");
+    }
+}
+
+/// Polls gRPC health until SERVING, failing after `limit` or if the process exits.
+pub async fn wait_serving(url: &str, child: &mut Child, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll child") {
+            panic!("staymesh exited during start-up: {status}");
+        }
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.to_owned())
+            .expect("url")
+            .connect()
+            .await
+        {
+            let request = HealthCheckRequest {
+                service: String::new(),
+            };
+            if let Ok(response) = HealthClient::new(channel).check(request).await
+                && response.get_ref().status == ServingStatus::Serving as i32
+            {
+                return;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never SERVING");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A plain HTTP/1.1 GET returning status and body.
+pub async fn http_get(url: &str) -> (u16, String) {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<tonic::codegen::Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let response = client.get(url.parse().expect("url")).await.expect("GET");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Runs grpcurl (installed by `scripts/infra.sh`) and returns its stdout.
+pub async fn grpcurl(args: &[&str]) -> String {
+    let output = Command::new("grpcurl")
+        .args(args)
+        .output()
+        .await
+        .expect("grpcurl on PATH (scripts/infra.sh installs it)");
+    assert!(
+        output.status.success(),
+        "grpcurl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Sends SIGTERM, as Kubernetes does.
+pub async fn sigterm(child: &Child) {
+    let pid = child.id().expect("running child").to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(status.success());
+}
