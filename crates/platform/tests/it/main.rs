@@ -10,3 +10,4 @@ mod support;
 mod inbox;
 mod kafka;
 mod outbox;
+mod server;
