@@ -71,7 +71,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
-    let (pool, redis) = connect(&settings.infra).await?;
+    let connected = staymesh_platform::shutdown::retry_until_ready(
+        "accommodation database and redis",
+        &shutdown,
+        || connect(&settings.infra),
+    )
+    .await?;
+    let Some((pool, redis)) = connected else {
+        return Ok(());
+    };
     let service = Accommodation {
         pool: pool.clone(),
         prices: LowestPrices::new(redis.clone(), settings.redis_prefix.clone()),

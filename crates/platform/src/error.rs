@@ -30,6 +30,29 @@ pub enum Error {
     Telemetry(String),
 }
 
+impl Error {
+    /// Whether retrying may help: a dependency that did not answer, as
+    /// opposed to a bad configuration, migration or message.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Postgres(sqlx::Error::Configuration(_)) => false,
+            Error::Postgres(sqlx::Error::Database(e)) => {
+                // 28P01 bad password, 3D000 no such database: retrying won't help.
+                !matches!(
+                    e.code().as_deref(),
+                    Some("28P01") | Some("3D000") | Some("28000")
+                )
+            }
+            Error::Postgres(_)
+            | Error::Redis(_)
+            | Error::Kafka(_)
+            | Error::Transport(_)
+            | Error::Io(_) => true,
+            Error::Migrate(_) | Error::Decode(_) | Error::Config(_) | Error::Telemetry(_) => false,
+        }
+    }
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match &error {

@@ -68,3 +68,33 @@ async fn wait_for_os_signal() {
 async fn wait_for_os_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
+
+/// Calls `attempt` until it succeeds, backing off from 100 ms to 5 s and
+/// logging each transient failure; `Ok(None)` if the shutdown starts first.
+/// Pods start before their databases, so start-up waits instead of crashing,
+/// but a configuration or migration error fails at once.
+pub async fn retry_until_ready<T, F, Fut>(
+    what: &str,
+    shutdown: &Shutdown,
+    mut attempt: F,
+) -> Result<Option<T>, crate::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::Error>>,
+{
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(Some(value)),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "{what} not ready");
+            }
+            Err(error) => return Err(error),
+        }
+        tokio::select! {
+            () = shutdown.wait() => return Ok(None),
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+    }
+}
