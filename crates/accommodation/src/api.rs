@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use crate::calendar::{self, NightSettings};
 use crate::catalog;
-use crate::convert::{self, MAX_CALENDAR_NIGHTS, MAX_STAY_NIGHTS};
+use crate::convert::{self, MAX_CALENDAR_NIGHTS};
 use crate::error::{Error, Result};
 use crate::lowest_price::LowestPrices;
 use crate::search;
@@ -330,14 +330,7 @@ impl AccommodationService for Accommodation {
 /// Validates a search request.
 fn search_query(r: &pb::SearchAvailabilityRequest) -> Result<search::Query> {
     let mut v = FieldViolations::new();
-    let stay = convert::nights(
-        r.check_in.as_ref(),
-        r.check_out.as_ref(),
-        ("check_in", "check_out"),
-        MAX_STAY_NIGHTS,
-        false,
-        &mut v,
-    );
+    let stay = convert::stay(r.check_in.as_ref(), r.check_out.as_ref(), &mut v);
     v.check(
         (1..=50).contains(&r.guests),
         "guests",

@@ -68,11 +68,10 @@ pub(crate) fn property_fields(
             "must be an http(s) URL",
         );
     }
-    for (field, value, default) in [
-        ("property.check_in_time", &p.check_in_time, "15:00"),
-        ("property.check_out_time", &p.check_out_time, "11:00"),
+    for (field, value) in [
+        ("property.check_in_time", &p.check_in_time),
+        ("property.check_out_time", &p.check_out_time),
     ] {
-        let _ = default;
         if !value.is_empty() && !is_clock_time(value) {
             v.add(field, "must be HH:MM (24-hour)");
         }

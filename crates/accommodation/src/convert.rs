@@ -108,6 +108,22 @@ pub(crate) fn nights(
     Some(Nights { start, end })
 }
 
+/// A guest's stay: check-in and check-out, at most `MAX_STAY_NIGHTS` nights.
+pub(crate) fn stay(
+    check_in: Option<&common::Date>,
+    check_out: Option<&common::Date>,
+    violations: &mut FieldViolations,
+) -> Option<Nights> {
+    nights(
+        check_in,
+        check_out,
+        ("check_in", "check_out"),
+        MAX_STAY_NIGHTS,
+        false,
+        violations,
+    )
+}
+
 /// Reads a range message as nights.
 pub(crate) fn range(
     value: Option<&common::DateRange>,
@@ -252,64 +268,22 @@ mod tests {
 
     #[test]
     fn reversed_empty_and_long_ranges_are_refused() {
+        let cases = [
+            (Some(d(2030, 1, 2)), Some(d(2030, 1, 1)), "check_out"),
+            (Some(d(2030, 1, 2)), Some(d(2030, 1, 2)), "check_out"),
+            (Some(d(2030, 1, 1)), Some(d(2030, 3, 1)), "check_out"),
+            (Some(d(2030, 2, 30)), Some(d(2030, 3, 1)), "check_in"),
+            (None, Some(d(2030, 3, 1)), "check_in"),
+        ];
+        for (check_in, check_out, field) in cases {
+            let mut v = FieldViolations::new();
+            assert!(stay(check_in.as_ref(), check_out.as_ref(), &mut v).is_none());
+            let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, [field], "{check_in:?} - {check_out:?}");
+        }
         let mut v = FieldViolations::new();
-        let fields = ("check_in", "check_out");
-        assert!(
-            nights(
-                Some(&d(2030, 1, 2)),
-                Some(&d(2030, 1, 1)),
-                fields,
-                30,
-                false,
-                &mut v
-            )
-            .is_none()
-        );
-        assert!(
-            nights(
-                Some(&d(2030, 1, 2)),
-                Some(&d(2030, 1, 2)),
-                fields,
-                30,
-                false,
-                &mut v
-            )
-            .is_none()
-        );
-        assert!(
-            nights(
-                Some(&d(2030, 1, 1)),
-                Some(&d(2030, 3, 1)),
-                fields,
-                30,
-                false,
-                &mut v
-            )
-            .is_none()
-        );
-        assert!(
-            nights(
-                Some(&d(2030, 2, 30)),
-                Some(&d(2030, 3, 1)),
-                fields,
-                30,
-                false,
-                &mut v
-            )
-            .is_none()
-        );
-        assert!(nights(None, Some(&d(2030, 3, 1)), fields, 30, false, &mut v).is_none());
-        let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "check_out",
-                "check_out",
-                "check_out",
-                "check_in",
-                "check_in"
-            ]
-        );
+        let ok = stay(Some(&d(2030, 1, 1)), Some(&d(2030, 1, 31)), &mut v);
+        assert_eq!(ok.map(|n| n.count()), Some(30));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use staymesh_proto::accommodation::inventory_service_server::InventoryService;
 use tonic::{Request, Response, Status};
 
 use crate::api::Accommodation;
-use crate::convert::{self, MAX_STAY_NIGHTS};
+use crate::convert;
 use crate::error::Error;
 use crate::inventory;
 
@@ -24,14 +24,7 @@ impl InventoryService for Accommodation {
         let mut v = FieldViolations::new();
         let booking_id = convert::id(&r.booking_id, "booking_id", &mut v);
         let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
-        let stay = convert::nights(
-            r.check_in.as_ref(),
-            r.check_out.as_ref(),
-            ("check_in", "check_out"),
-            MAX_STAY_NIGHTS,
-            false,
-            &mut v,
-        );
+        let stay = convert::stay(r.check_in.as_ref(), r.check_out.as_ref(), &mut v);
         let rooms = if r.rooms == 0 { 1 } else { r.rooms };
         v.check(
             (1..=100).contains(&rooms),
