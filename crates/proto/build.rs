@@ -9,6 +9,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     collect_protos(&root.join("staymesh"), &mut files)?;
     files.sort();
+    // Error details staymesh puts in statuses; in the set so reflection
+    // clients (grpcurl) can decode them.
+    files.push(root.join("google/rpc/error_details.proto"));
     println!("cargo:rerun-if-changed={}", root.display());
 
     let mut compiler = protox::Compiler::new([&root])?;

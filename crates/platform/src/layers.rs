@@ -93,6 +93,17 @@ where
                     Err(_) => tonic::Code::Unknown,
                 };
                 tracing::Span::current().record("grpc.code", format!("{code:?}").as_str());
+                // Server faults are logged (with the request's trace id, a
+                // field of this span); caller mistakes only at debug level.
+                match code {
+                    tonic::Code::Ok => {}
+                    tonic::Code::Internal
+                    | tonic::Code::Unknown
+                    | tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::DataLoss => tracing::warn!(?code, "rpc failed"),
+                    _ => tracing::debug!(?code, "rpc refused"),
+                }
                 let elapsed = started.elapsed().as_secs_f64();
                 let code_label = format!("{code:?}");
                 metrics::counter!("grpc_server_requests_total",
