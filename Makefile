@@ -19,10 +19,10 @@ NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 SERVICES := user:50051 accommodation:50052 booking:50053 coupon:50054 point:50055 \
             payment:50056 review:50057 queue:50058 saga:50059
 
-.PHONY: help up test lint down infra urls tools
+.PHONY: help up test lint down infra urls tools bench
 
 help:
-	@echo "make up | test | lint | down | infra | urls"
+	@echo "make up | test | lint | bench | down | infra | urls"
 
 urls:
 	@echo "staymesh endpoints (127.0.0.1):"
@@ -56,3 +56,7 @@ lint: tools
 
 down:
 	scripts/infra.sh down
+
+# Load runner against a running mesh (`make up` in another terminal); prints numbers.
+bench:
+	cargo run --release -p staymesh-bench
