@@ -3,9 +3,10 @@
 //! extensions for handlers. Public reads ignore it; protected RPCs call
 //! [`require_caller`] / [`require_role`].
 //!
-//! JWT verification with the user service's keys plugs in as a
-//! `TokenVerifier` (the user-service issue); until one is configured every
-//! presented token is rejected, never trusted.
+//! [`jwt::JwtVerifier`] checks staymesh's EdDSA access tokens; with no
+//! verifier configured every presented token is rejected, never trusted.
+
+pub mod jwt;
 
 use std::collections::HashMap;
 use std::sync::Arc;
