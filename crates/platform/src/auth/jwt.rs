@@ -126,6 +126,9 @@ impl SigningKey {
 pub struct JwtVerifier {
     keys: RwLock<HashMap<String, DecodingKey>>,
     validation: Validation,
+    /// Woken when a token names a key not in the set, so the JWKS refresher
+    /// can fetch early.
+    unknown_kid: tokio::sync::Notify,
 }
 
 impl JwtVerifier {
@@ -139,6 +142,7 @@ impl JwtVerifier {
         let verifier = Self {
             keys: RwLock::new(HashMap::new()),
             validation,
+            unknown_kid: tokio::sync::Notify::new(),
         };
         verifier.replace_keys(keys)?;
         Ok(verifier)
@@ -166,6 +170,11 @@ impl JwtVerifier {
         kids
     }
 
+    /// Completes when a token named an unknown key.
+    pub async fn unknown_kid_seen(&self) {
+        self.unknown_kid.notified().await;
+    }
+
     /// Verifies a token and returns its claims.
     pub fn claims(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token)
@@ -180,9 +189,10 @@ impl JwtVerifier {
             .kid
             .ok_or_else(|| AuthError::Invalid("the token has no kid".into()))?;
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        let key = keys
-            .get(&kid)
-            .ok_or_else(|| AuthError::Invalid(format!("unknown signing key {kid}")))?;
+        let Some(key) = keys.get(&kid) else {
+            self.unknown_kid.notify_one();
+            return Err(AuthError::Invalid(format!("unknown signing key {kid}")));
+        };
         jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {

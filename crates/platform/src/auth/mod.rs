@@ -6,6 +6,7 @@
 //! [`jwt::JwtVerifier`] checks staymesh's EdDSA access tokens; with no
 //! verifier configured every presented token is rejected, never trusted.
 
+pub mod jwks;
 pub mod jwt;
 
 use std::collections::HashMap;
