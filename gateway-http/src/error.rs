@@ -1,7 +1,7 @@
 //! The crate's setup error and the one error type every HTTP response goes through.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tonic::Code;
@@ -44,7 +44,9 @@ pub struct ApiError {
     code: Code,
     message: String,
     details: Vec<FieldViolation>,
-    allow: Option<HeaderValue>,
+    /// Extra response headers: `Allow` on 405, `Retry-After` on 429,
+    /// `WWW-Authenticate` on 401.
+    headers: HeaderMap,
 }
 
 impl ApiError {
@@ -56,7 +58,7 @@ impl ApiError {
             code: Code::InvalidArgument,
             message: format!("invalid request field `{field}`: {description}"),
             details: vec![FieldViolation { field, description }],
-            allow: None,
+            headers: HeaderMap::new(),
         }
     }
 
@@ -78,14 +80,15 @@ impl ApiError {
 
     /// The path exists with other methods; `allow` lists them, comma-separated.
     pub(crate) fn method_not_allowed(allow: &str) -> Self {
-        Self {
-            allow: HeaderValue::from_str(allow).ok(),
-            ..Self::plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                Code::Unimplemented,
-                format!("method not allowed; allowed: {allow}"),
-            )
+        let mut error = Self::plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::Unimplemented,
+            format!("method not allowed; allowed: {allow}"),
+        );
+        if let Ok(value) = HeaderValue::from_str(allow) {
+            error.headers.insert(header::ALLOW, value);
         }
+        error
     }
 
     /// Something wrong inside the gateway; `detail` is only logged.
@@ -103,7 +106,7 @@ impl ApiError {
             code,
             message,
             details: Vec::new(),
-            allow: None,
+            headers: HeaderMap::new(),
         }
     }
 }
@@ -124,12 +127,26 @@ impl From<tonic::Status> for ApiError {
                     .collect()
             })
             .unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        if status.code() == Code::ResourceExhausted {
+            // Backends say how long to wait as `retry-after` metadata (seconds).
+            if let Some(value) = status
+                .metadata()
+                .get("retry-after")
+                .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
+            {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        if status.code() == Code::Unauthenticated {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         Self {
             status: http_status(status.code()),
             code: status.code(),
             message: status.message().to_owned(),
             details,
-            allow: None,
+            headers,
         }
     }
 }
@@ -208,9 +225,7 @@ impl IntoResponse for ApiError {
             "error": { "code": code_name(self.code), "message": message, "details": details }
         });
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(allow) = self.allow {
-            response.headers_mut().insert(header::ALLOW, allow);
-        }
+        response.headers_mut().extend(self.headers);
         response
     }
 }

@@ -1,9 +1,10 @@
 //! The one handler behind every annotated RPC: match, transcode, call, answer.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, header, uri::PathAndQuery};
 use axum::response::{IntoResponse, Response};
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
@@ -44,6 +45,8 @@ pub(crate) async fn handle(
 
         let mut request = tonic::Request::new(message);
         copy_headers(&parts.headers, request.metadata_mut());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        forwarded_for(&parts.headers, peer, request.metadata_mut());
         // Tells the backend the deadline (grpc-timeout); the local timeout below
         // also covers a backend that ignores it or never answers.
         request.set_timeout(gateway.options.deadline);
@@ -60,10 +63,12 @@ pub(crate) async fn handle(
                 .unary(request, path, DynamicCodec::new(rpc.output()))
                 .await
         };
-        let response = tokio::time::timeout(gateway.options.deadline, call)
+        let deadline = gateway.options.deadline;
+        let response = tokio::time::timeout(deadline, call)
             .await
             .map_err(|_| tonic::Status::deadline_exceeded("gateway deadline exceeded"))
             .flatten()
+            .map_err(|status| deadline_or(status, started.elapsed() >= deadline))
             .inspect_err(|status| {
                 tracing::info!(grpc.code = ?status.code(), elapsed = ?started.elapsed(), "backend error");
             })?;
@@ -73,6 +78,34 @@ pub(crate) async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// A backend that honours `grpc-timeout` gives up when our deadline passes, and
+/// tonic servers report that as CANCELLED ("Timeout expired") rather than
+/// DEADLINE_EXCEEDED; whichever side noticed first, the client sees a 504.
+fn deadline_or(status: tonic::Status, deadline_passed: bool) -> tonic::Status {
+    if deadline_passed && status.code() == tonic::Code::Cancelled {
+        tonic::Status::deadline_exceeded("gateway deadline exceeded")
+    } else {
+        status
+    }
+}
+
+/// Appends the TCP peer to `x-forwarded-for`, so backends that limit or log
+/// by client address see the client rather than the edge.
+fn forwarded_for(headers: &HeaderMap, peer: Option<IpAddr>, metadata: &mut MetadataMap) {
+    let Some(peer) = peer else { return };
+    let value = match headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(earlier) => format!("{earlier}, {peer}"),
+        None => peer.to_string(),
+    };
+    if let Ok(value) = AsciiMetadataValue::try_from(value) {
+        metadata.insert("x-forwarded-for", value);
+    }
 }
 
 fn copy_headers(headers: &HeaderMap, metadata: &mut MetadataMap) {
