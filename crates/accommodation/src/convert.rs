@@ -233,12 +233,7 @@ pub(crate) fn page_token(offset: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
 }
 
-pub(crate) fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
+pub(crate) use staymesh_platform::convert::timestamp;
 
 pub(crate) fn from_timestamp(
     value: Option<&prost_types::Timestamp>,

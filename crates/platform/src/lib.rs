@@ -6,7 +6,9 @@
 //! seam, and the mapping from errors to gRPC statuses.
 
 pub mod auth;
+pub mod client_addr;
 pub mod config;
+pub mod convert;
 pub mod db;
 pub mod error;
 pub mod kafka;

@@ -1,8 +1,10 @@
 //! Command line and environment: every flag also reads a `STAYMESH_*` variable.
 
 use clap::{Args, Parser, Subcommand};
+use staymesh_platform::auth::jwks::AuthArgs;
 use staymesh_platform::telemetry::LogFormat;
 use staymesh_platform::{InfraArgs, ServerArgs};
+use staymesh_user::UserArgs;
 
 /// staymesh: an accommodation-booking platform as a gRPC service mesh.
 #[derive(Debug, Parser)]
@@ -14,6 +16,10 @@ pub(crate) struct Cli {
     pub(crate) server: ServerArgs,
     #[command(flatten)]
     pub(crate) ports: Ports,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    #[command(flatten)]
+    pub(crate) user: UserArgs,
     /// Log format.
     #[arg(
         long,
@@ -29,6 +35,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the user service (gRPC): accounts, log-in, tokens, JWKS.
+    User,
     /// Run the accommodation service (gRPC).
     Accommodation,
     /// Run the HTTP edge (REST/JSON to gRPC, OpenAPI).
@@ -39,17 +47,21 @@ pub(crate) enum Command {
     Migrate,
     /// Load demo data (idempotent), then exit.
     Seed(SeedArgs),
+    /// Print a new token signing key for STAYMESH_JWT_SIGNING_KEYS, then exit.
+    Keygen(KeygenArgs),
 }
 
 impl Command {
     /// The service name telemetry reports.
     pub(crate) fn name(&self) -> &'static str {
         match self {
+            Self::User => "staymesh-user",
             Self::Accommodation => "staymesh-accommodation",
             Self::Gateway => "staymesh-gateway",
             Self::All => "staymesh",
             Self::Migrate => "staymesh-migrate",
             Self::Seed(_) => "staymesh-seed",
+            Self::Keygen(_) => "staymesh-keygen",
         }
     }
 }
@@ -62,9 +74,27 @@ pub(crate) struct SeedArgs {
     pub(crate) properties: u32,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The key id (`kid`); by default today's date and a random suffix.
+    #[arg(long)]
+    pub(crate) kid: Option<String>,
+}
+
 /// Where each part listens, and where the edge finds the services.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Ports {
+    /// gRPC port of the user service (metrics on 91xx, xx its last two digits).
+    #[arg(
+        long,
+        env = "STAYMESH_USER_PORT",
+        default_value_t = 50051,
+        global = true
+    )]
+    pub(crate) user_port: u16,
+    /// Metrics port of the user service (default 91xx, xx the gRPC port's last two digits).
+    #[arg(long, env = "STAYMESH_USER_METRICS_PORT", global = true)]
+    pub(crate) user_metrics_port: Option<u16>,
     /// gRPC port of the accommodation service (metrics on 91xx, xx its last two digits).
     #[arg(
         long,
@@ -103,6 +133,11 @@ pub(crate) struct Ports {
 }
 
 impl Ports {
+    pub(crate) fn user_metrics(&self) -> u16 {
+        self.user_metrics_port
+            .unwrap_or_else(|| metrics_port(self.user_port))
+    }
+
     pub(crate) fn accommodation_metrics(&self) -> u16 {
         self.accommodation_metrics_port
             .unwrap_or_else(|| metrics_port(self.accommodation_port))

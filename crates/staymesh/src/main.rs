@@ -50,10 +50,17 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let name = cli.command.name();
+    if let Command::Keygen(args) = &cli.command {
+        // Plain output for scripts: no telemetry, nothing to connect to.
+        keygen(args);
+        return Ok(());
+    }
     let _telemetry = staymesh_platform::telemetry::init(name, cli.log_format)?;
     match &cli.command {
         Command::Migrate => mesh::migrate(&cli).await,
         Command::Seed(args) => seed::run(&cli, args).await,
+        Command::Keygen(_) => Ok(()),
+        Command::User => mesh::serve(&cli, &[mesh::Part::User], Shutdown::on_os_signals()).await,
         Command::Accommodation => {
             mesh::serve(
                 &cli,
@@ -67,4 +74,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::All => mesh::serve(&cli, mesh::Part::ALL, Shutdown::on_os_signals()).await,
     }
+}
+
+/// Prints a fresh signing key in the form STAYMESH_JWT_SIGNING_KEYS reads,
+/// and its public half in the form STAYMESH_JWT_PUBLIC_KEYS reads.
+fn keygen(args: &cli::KeygenArgs) {
+    // Seconds since the epoch: unique enough for keys made by hand, and
+    // newer keys sort after older ones.
+    let kid = args.kid.clone().unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("k{now}")
+    });
+    let key = staymesh_platform::auth::jwt::SigningKey::generate(kid);
+    let public = key.public_key();
+    println!("STAYMESH_JWT_SIGNING_KEYS={}", key.to_config());
+    println!("STAYMESH_JWT_PUBLIC_KEYS={}:{}", public.kid, public.x);
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use staymesh_platform::Shutdown;
-use staymesh_platform::auth::RejectAllTokens;
+use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::auth::jwks;
+use staymesh_user::Keyring;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -15,17 +17,25 @@ use crate::cli::Cli;
 /// A part of the mesh this binary can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Part {
+    User,
     Accommodation,
     Gateway,
 }
 
 impl Part {
     /// Everything that exists so far.
-    pub(crate) const ALL: &'static [Part] = &[Part::Accommodation, Part::Gateway];
+    pub(crate) const ALL: &'static [Part] = &[Part::User, Part::Accommodation, Part::Gateway];
 }
 
 /// Creates and migrates every service's database.
 pub(crate) async fn migrate(cli: &Cli) -> anyhow::Result<()> {
+    staymesh_user::connect(&cli.infra)
+        .await
+        .context("user database")?;
+    println!(
+        "migrated {}",
+        cli.infra.database_for(staymesh_user::SERVICE)
+    );
     staymesh_accommodation::connect(&cli.infra)
         .await
         .context("accommodation database")?;
@@ -36,12 +46,69 @@ pub(crate) async fn migrate(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How the services of this process verify access tokens: with the user
+/// service in the process, its own keys; otherwise fixed keys from the
+/// configuration or the user service's JWKS, kept fresh.
+fn token_verifier(
+    cli: &Cli,
+    keyring: Option<&Keyring>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Arc<dyn TokenVerifier>> {
+    Ok(match keyring {
+        Some(keyring) if cli.auth.jwt_public_keys.trim().is_empty() => keyring.verifier(),
+        _ => jwks::verifier(&cli.auth, shutdown).context("token verification keys")?,
+    })
+}
+
+/// Where the edge reaches a service: in one process the port just bound,
+/// otherwise the configured URL.
+fn backend(
+    everything: bool,
+    port: u16,
+    url: &str,
+    service: &str,
+) -> anyhow::Result<tonic::transport::Channel> {
+    let url = if everything {
+        format!("http://127.0.0.1:{port}")
+    } else {
+        url.to_owned()
+    };
+    Ok(tonic::transport::Endpoint::from_shared(url.clone())
+        .with_context(|| format!("the {service} URL `{url}`"))?
+        .connect_lazy())
+}
+
 /// Serves `parts` until `shutdown`; if one part fails, the others are stopped.
 pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     let everything = parts.len() > 1;
+    let keyring = if parts.contains(&Part::User) {
+        Some(
+            Keyring::from_config(&cli.user.jwt_signing_keys)
+                .context("STAYMESH_JWT_SIGNING_KEYS")?,
+        )
+    } else {
+        None
+    };
     for part in parts {
         match part {
+            Part::User => {
+                let listener = bind(cli.server.addr(cli.ports.user_port)).await?;
+                metrics(cli, cli.ports.user_metrics(), &shutdown).await?;
+                let settings = staymesh_user::Settings {
+                    infra: cli.infra.clone(),
+                    server: cli.server.clone(),
+                    user: cli.user.clone(),
+                    keyring: keyring.clone().context("the user service's keys")?,
+                    redis_prefix: cli.infra.redis_prefix_for(staymesh_user::SERVICE),
+                };
+                let shutdown = shutdown.clone();
+                tasks.spawn(async move {
+                    staymesh_user::run(settings, listener, shutdown)
+                        .await
+                        .context("user service")
+                });
+            }
             Part::Accommodation => {
                 let port = cli.ports.accommodation_port;
                 let listener = bind(cli.server.addr(port)).await?;
@@ -49,7 +116,7 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
                 let settings = staymesh_accommodation::Settings {
                     infra: cli.infra.clone(),
                     server: cli.server.clone(),
-                    token_verifier: Arc::new(RejectAllTokens),
+                    token_verifier: token_verifier(cli, keyring.as_ref(), &shutdown)?,
                     redis_prefix: cli.infra.redis_prefix_for(staymesh_accommodation::SERVICE),
                 };
                 let shutdown = shutdown.clone();
@@ -60,17 +127,20 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
                 });
             }
             Part::Gateway => {
-                // In one process the edge talks to the ports it just bound.
-                let accommodation_url = if everything {
-                    format!("http://127.0.0.1:{}", cli.ports.accommodation_port)
-                } else {
-                    cli.ports.accommodation_url.clone()
-                };
-                let channel = tonic::transport::Endpoint::from_shared(accommodation_url.clone())
-                    .with_context(|| format!("STAYMESH_ACCOMMODATION_URL `{accommodation_url}`"))?
-                    .connect_lazy();
                 let backends = staymesh_gateway::Backends::new()
-                    .with("staymesh.accommodation.v1.AccommodationService", channel);
+                    .with(
+                        "staymesh.user.v1.UserService",
+                        backend(everything, cli.ports.user_port, &cli.auth.user_url, "user")?,
+                    )
+                    .with(
+                        "staymesh.accommodation.v1.AccommodationService",
+                        backend(
+                            everything,
+                            cli.ports.accommodation_port,
+                            &cli.ports.accommodation_url,
+                            "accommodation",
+                        )?,
+                    );
                 let options = staymesh_gateway::GatewayOptions::default()
                     .with_deadline(cli.server.request_timeout);
                 let router = staymesh_gateway::router(backends, options)?;
@@ -125,6 +195,11 @@ fn print_urls(cli: &Cli, parts: &[Part]) {
     let host = cli.server.bind_host;
     for part in parts {
         match part {
+            Part::User => println!(
+                "user           gRPC {host}:{}  metrics http://{host}:{}/metrics",
+                cli.ports.user_port,
+                cli.ports.user_metrics()
+            ),
             Part::Accommodation => {
                 let port = cli.ports.accommodation_port;
                 println!(

@@ -1,4 +1,4 @@
-//! `staymesh seed`: demo data with a progress bar.
+//! `staymesh seed`: demo accounts and properties, with a progress bar.
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -6,6 +6,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, SeedArgs};
 
 pub(crate) async fn run(cli: &Cli, args: &SeedArgs) -> anyhow::Result<()> {
+    let host_id = staymesh_accommodation::seed::DEMO_HOST_ID
+        .parse()
+        .context("the demo host id")?;
+    let (users, _redis) = staymesh_user::connect(&cli.infra)
+        .await
+        .context("user database")?;
+    let accounts = staymesh_user::seed::seed(&users, &cli.user, host_id)
+        .await
+        .context("seeding accounts")?;
+
     let (pool, _redis) = staymesh_accommodation::connect(&cli.infra)
         .await
         .context("accommodation database")?;
@@ -23,5 +33,16 @@ pub(crate) async fn run(cli: &Cli, args: &SeedArgs) -> anyhow::Result<()> {
         "demo data: {total} properties ({created} new), host {}",
         staymesh_accommodation::seed::DEMO_HOST_ID
     );
+    println!("demo accounts (email / password / role):");
+    for account in accounts {
+        println!(
+            "  {:<22} {:<18} {:<6} {}{}",
+            account.email,
+            account.password,
+            account.role.as_str(),
+            account.user_id,
+            if account.created { "  (new)" } else { "" }
+        );
+    }
     Ok(())
 }

@@ -34,6 +34,15 @@ impl Role {
             _ => None,
         }
     }
+
+    /// `GUEST`, `HOST` or `ADMIN`, as tokens and databases spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Guest => "GUEST",
+            Self::Host => "HOST",
+            Self::Admin => "ADMIN",
+        }
+    }
 }
 
 /// The authenticated caller of a request.
@@ -211,7 +220,7 @@ pub fn require_role<T>(request: &tonic::Request<T>, roles: &[Role]) -> Result<Ca
             "this call needs role {}",
             roles
                 .iter()
-                .map(|r| format!("{r:?}").to_uppercase())
+                .map(|r| r.as_str())
                 .collect::<Vec<_>>()
                 .join(" or ")
         )))
