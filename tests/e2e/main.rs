@@ -3,5 +3,6 @@
 //! One binary, one module per scenario.
 #![allow(unused_crate_dependencies, unreachable_pub)]
 
+mod auth;
 mod mesh;
 mod support;

@@ -37,8 +37,16 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
         );
     }
     assert!(
-        !services.contains("staymesh.booking"),
+        !services.contains("staymesh.booking") && !services.contains("staymesh.user"),
         "only served services are listed:\n{services}"
+    );
+    let user_grpc = format!("127.0.0.1:{}", deployment.user_port);
+    let services = grpcurl(&["-plaintext", &user_grpc, "list"]).await;
+    assert!(
+        services
+            .lines()
+            .any(|l| l == "staymesh.user.v1.UserService"),
+        "{services}"
     );
 
     let check_in = chrono::Utc::now().date_naive() + chrono::Duration::days(14);

@@ -52,6 +52,8 @@ pub fn free_port() -> u16 {
 pub struct Deployment {
     pub binary: PathBuf,
     pub prefix: String,
+    pub user_port: u16,
+    pub user_metrics_port: u16,
     pub grpc_port: u16,
     pub http_port: u16,
     pub metrics_port: u16,
@@ -64,6 +66,8 @@ impl Deployment {
         Self {
             binary: binary().await,
             prefix: format!("e{}", &tag[tag.len() - 16..]),
+            user_port: free_port(),
+            user_metrics_port: free_port(),
             grpc_port: free_port(),
             http_port: free_port(),
             metrics_port: free_port(),
@@ -77,7 +81,16 @@ impl Deployment {
             .args(args)
             .env("STAYMESH_DATABASE_PREFIX", &self.prefix)
             .env("STAYMESH_REDIS_PREFIX", &self.prefix)
+            .env("STAYMESH_USER_PORT", self.user_port.to_string())
+            .env(
+                "STAYMESH_USER_METRICS_PORT",
+                self.user_metrics_port.to_string(),
+            )
+            .env("STAYMESH_USER_URL", self.user_url())
+            // A cheaper Argon2id keeps the debug build's log-ins quick.
+            .env("STAYMESH_ARGON2_MEMORY_KIB", "1024")
             .env("STAYMESH_ACCOMMODATION_PORT", self.grpc_port.to_string())
+            .env("STAYMESH_ACCOMMODATION_URL", self.grpc_url())
             .env(
                 "STAYMESH_ACCOMMODATION_METRICS_PORT",
                 self.metrics_port.to_string(),
@@ -113,17 +126,28 @@ impl Deployment {
             .expect("spawn staymesh")
     }
 
+    /// The accommodation service.
     pub fn grpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn user_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.user_port)
+    }
+
+    pub fn edge(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
     }
 
     /// Drops the deployment's databases.
     pub async fn clean_up(&self) {
         let admin = std::env::var("STAYMESH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
-        staymesh_platform::db::drop_database(&admin, &format!("{}_accommodation", self.prefix))
-            .await
-            .expect("drop database");
+        for service in ["user", "accommodation"] {
+            staymesh_platform::db::drop_database(&admin, &format!("{}_{service}", self.prefix))
+                .await
+                .expect("drop database");
+        }
     }
 }
 
@@ -153,22 +177,94 @@ pub async fn wait_serving(url: &str, child: &mut Child, limit: Duration) {
     }
 }
 
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
 /// A plain HTTP/1.1 GET returning status and body.
 pub async fn http_get(url: &str) -> (u16, String) {
-    use http_body_util::{BodyExt, Empty};
+    let answer = http(hyper::Method::GET, url, None, None).await;
+    (answer.status, answer.body)
+}
+
+/// An HTTP/1.1 request with an optional bearer token and JSON body.
+pub async fn http(
+    method: hyper::Method,
+    url: &str,
+    bearer: Option<&str>,
+    json: Option<serde_json::Value>,
+) -> Answer {
+    use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Empty<tonic::codegen::Bytes>> =
+    let client: Client<_, Full<tonic::codegen::Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    let response = client.get(url.parse().expect("url")).await.expect("GET");
+    let mut request = hyper::Request::builder().method(method).uri(url);
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match json {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            json.to_string()
+        }
+        None => String::new(),
+    };
+    let request = request
+        .body(Full::new(tonic::codegen::Bytes::from(body)))
+        .expect("request");
+    let response = client.request(request).await.expect("HTTP request");
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// Polls the edge's `/healthz` until it answers, failing after `limit`.
+pub async fn wait_http(edge: &str, child: &mut Child, limit: Duration) {
+    use http_body_util::Empty;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<tonic::codegen::Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let url: hyper::Uri = format!("{edge}/healthz").parse().expect("url");
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll child") {
+            panic!("staymesh exited during start-up: {status}");
+        }
+        if client
+            .get(url.clone())
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "edge never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Runs grpcurl (installed by `scripts/infra.sh`) and returns its stdout.
@@ -184,6 +280,25 @@ pub async fn grpcurl(args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs grpcurl expecting the RPC to fail; returns what it printed.
+pub async fn grpcurl_status(args: &[&str]) -> String {
+    let output = Command::new("grpcurl")
+        .args(args)
+        .output()
+        .await
+        .expect("grpcurl on PATH (scripts/infra.sh installs it)");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.status.success(),
+        "grpcurl {args:?} succeeded: {printed}"
+    );
+    printed
 }
 
 /// Sends SIGTERM, as Kubernetes does.

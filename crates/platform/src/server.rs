@@ -118,6 +118,7 @@ impl GrpcServer {
             reporter.clone(),
             names.clone(),
             self.readiness.clone(),
+            self.verifier.clone(),
             shutdown.clone(),
         ));
 
@@ -191,6 +192,7 @@ async fn watch_readiness(
     reporter: HealthReporter,
     names: Vec<&'static str>,
     check: Option<ReadinessCheck>,
+    verifier: Arc<dyn TokenVerifier>,
     shutdown: Shutdown,
 ) {
     let mut last = None;
@@ -198,15 +200,20 @@ async fn watch_readiness(
         if shutdown.is_triggered() {
             return;
         }
-        let status = match &check {
-            None => ServingStatus::Serving,
-            Some(check) => match check().await {
-                Ok(()) => ServingStatus::Serving,
-                Err(error) => {
-                    tracing::warn!(%error, "dependency check failed, NOT_SERVING");
-                    ServingStatus::NotServing
-                }
-            },
+        let dependencies = match &check {
+            None => Ok(()),
+            Some(check) => check().await,
+        };
+        let status = match dependencies {
+            Err(error) => {
+                tracing::warn!(%error, "dependency check failed, NOT_SERVING");
+                ServingStatus::NotServing
+            }
+            Ok(()) if !verifier.is_ready() => {
+                tracing::info!("no token verification keys yet, NOT_SERVING");
+                ServingStatus::NotServing
+            }
+            Ok(()) => ServingStatus::Serving,
         };
         if last != Some(status) && !shutdown.is_triggered() {
             set_all(&reporter, &names, status).await;
@@ -214,7 +221,12 @@ async fn watch_readiness(
         }
         tokio::select! {
             () = shutdown.wait() => return,
-            () = tokio::time::sleep(READINESS_INTERVAL) => {}
+            // Until SERVING, look again soon: start-up should not wait a full interval.
+            () = tokio::time::sleep(if last == Some(ServingStatus::Serving) {
+                READINESS_INTERVAL
+            } else {
+                READINESS_INTERVAL / 8
+            }) => {}
         }
     }
 }

@@ -203,6 +203,14 @@ impl JwtVerifier {
 }
 
 impl TokenVerifier for JwtVerifier {
+    fn is_ready(&self) -> bool {
+        !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let claims = self.claims(token)?;
         let role = Role::parse(&claims.role)

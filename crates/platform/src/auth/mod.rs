@@ -76,6 +76,12 @@ pub enum AuthError {
 /// per request (cache keys, never call out on the hot path).
 pub trait TokenVerifier: Send + Sync + std::fmt::Debug + 'static {
     fn verify(&self, token: &str) -> Result<Caller, AuthError>;
+
+    /// Whether it can verify anything yet (keys fetched); a server reports
+    /// NOT_SERVING until then, so no pod takes traffic it would refuse.
+    fn is_ready(&self) -> bool {
+        true
+    }
 }
 
 /// Rejects every token: the default until real verification keys exist.
