@@ -38,12 +38,16 @@ infra:
 tools:
 	@scripts/infra.sh tools
 
+# A signing key kept in .staymesh/ (gitignored), so tokens survive a restart of `make up`.
+JWT_ENV := .staymesh/jwt.env
+
 up: urls infra
 	cargo build --release -p staymesh
 	$(STAYMESH) migrate
 	$(STAYMESH) seed
+	@test -s $(JWT_ENV) || $(STAYMESH) keygen --kid local | grep '^STAYMESH_JWT_SIGNING_KEYS=' > $(JWT_ENV)
 	@$(MAKE) --no-print-directory urls
-	exec $(STAYMESH) all
+	set -a; . ./$(JWT_ENV); set +a; exec $(STAYMESH) all
 
 test: infra
 	$(MAKE) --no-print-directory lint

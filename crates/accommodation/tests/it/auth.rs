@@ -78,11 +78,35 @@ async fn hosts_own_their_listings() {
         rooms_for_sale: 1,
         closed: false,
     };
-    let other_calendar = app.api.set_calendar(authed(calendar, OTHER_HOST)).await;
+    let other_calendar = app
+        .api
+        .set_calendar(authed(calendar.clone(), OTHER_HOST))
+        .await;
     assert_eq!(
         other_calendar.expect_err("other host calendar").code(),
         tonic::Code::PermissionDenied
     );
+    // An admin may change any host's listing and calendar.
+    app.api
+        .set_calendar(authed(calendar, ADMIN))
+        .await
+        .expect("admin sets the calendar");
+    let by_admin = pb::UpdatePropertyRequest {
+        property_id: property.property_id.clone(),
+        property: Some(pb::PropertyInput {
+            description: "관리자 수정".into(),
+            ..Default::default()
+        }),
+    };
+    let by_admin = app
+        .api
+        .update_property(authed(by_admin, ADMIN))
+        .await
+        .expect("admin updates")
+        .into_inner()
+        .property
+        .expect("property");
+    assert_eq!(by_admin.host_id, HOST_ID, "the owner stays the host");
 
     let mine = app
         .api
@@ -92,7 +116,10 @@ async fn hosts_own_their_listings() {
         .into_inner();
     let updated = mine.property.expect("property");
     assert_eq!(updated.name, "남의 호텔");
-    assert_eq!(updated.description, "쇼핑", "empty fields keep their value");
+    assert_eq!(
+        updated.description, "관리자 수정",
+        "empty fields keep their value"
+    );
 
     // Public read, no token; the room type is listed.
     let detail = app

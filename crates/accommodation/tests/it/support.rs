@@ -22,6 +22,7 @@ use tonic_health::pb::health_client::HealthClient;
 pub const HOST: &str = "host-token";
 pub const OTHER_HOST: &str = "other-host-token";
 pub const GUEST: &str = "guest-token";
+pub const ADMIN: &str = "admin-token";
 pub const HOST_ID: &str = "0190c0de-0000-7000-8000-00000000aaaa";
 
 #[derive(Debug, Parser)]
@@ -61,7 +62,8 @@ pub async fn spawn() -> App {
             "0190c0de-0000-7000-8000-00000000bbbb",
             Role::Host,
         )
-        .with(GUEST, "0190c0de-0000-7000-8000-00000000cccc", Role::Guest);
+        .with(GUEST, "0190c0de-0000-7000-8000-00000000cccc", Role::Guest)
+        .with(ADMIN, "0190c0de-0000-7000-8000-00000000dddd", Role::Admin);
     let settings = Settings {
         infra: args.infra.clone(),
         server: args.server.clone(),
