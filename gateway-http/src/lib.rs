@@ -202,6 +202,12 @@ pub async fn serve(
     tracing::info!(addr = ?listener.local_addr().ok(), "HTTP gateway listening");
     // The peer address reaches backends as `x-forwarded-for`.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Without TCP_NODELAY, Nagle and delayed ACKs stall small responses ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
