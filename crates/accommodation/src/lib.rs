@@ -23,8 +23,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
-use staymesh_platform::db::{self, DbSettings};
-use staymesh_platform::redis::{self, RedisPool};
+use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
 use staymesh_proto::accommodation::accommodation_service_server::AccommodationServiceServer;
@@ -55,14 +54,7 @@ pub struct Settings {
 
 /// Connects to (and migrates) the service's database and Redis.
 pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
-    let settings = DbSettings {
-        admin_url: infra.postgres_url.clone(),
-        database: infra.database_for(SERVICE),
-        max_connections: infra.postgres_pool,
-    };
-    let pool = db::connect(&settings, &MIGRATOR).await?;
-    let redis = redis::connect(&infra.redis_url, infra.redis_pool).await?;
-    Ok((pool, redis))
+    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
 }
 
 /// Serves the accommodation and inventory services on `listener` until `shutdown`.
@@ -88,13 +80,7 @@ pub async fn run(
         .add_service(AccommodationServiceServer::new(service.clone()))
         .add_service(InventoryServiceServer::new(service))
         .with_token_verifier(settings.token_verifier.clone())
-        .with_readiness(move || {
-            let (pool, redis) = (pool.clone(), redis.clone());
-            async move {
-                db::ping(&pool).await?;
-                redis::ping(&redis).await
-            }
-        })
+        .with_stores_readiness(pool, redis)
         .serve(listener, shutdown)
         .await?;
     Ok(())

@@ -17,7 +17,9 @@ pub mod metrics_http;
 pub mod redis;
 pub mod server;
 pub mod shutdown;
+pub mod stores;
 pub mod telemetry;
+pub mod testing;
 
 pub use config::{InfraArgs, ServerArgs};
 pub use error::{Error, FieldViolations};

@@ -95,6 +95,14 @@ impl GrpcServer {
         self
     }
 
+    /// Health follows the service's Postgres and Redis.
+    pub fn with_stores_readiness(self, pool: sqlx::PgPool, redis: crate::redis::RedisPool) -> Self {
+        self.with_readiness(move || {
+            let (pool, redis) = (pool.clone(), redis.clone());
+            async move { crate::stores::ping(&pool, &redis).await }
+        })
+    }
+
     /// Serves on `listener` until `shutdown`, then drains in-flight RPCs for at
     /// most the configured drain timeout.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {

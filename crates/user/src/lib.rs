@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use staymesh_platform::db::{self, DbSettings};
-use staymesh_platform::redis::{self, RedisPool};
+use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
 use staymesh_proto::user::user_service_server::UserServiceServer;
@@ -61,14 +60,7 @@ pub struct Settings {
 
 /// Connects to (and migrates) the service's database and Redis.
 pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
-    let settings = DbSettings {
-        admin_url: infra.postgres_url.clone(),
-        database: infra.database_for(SERVICE),
-        max_connections: infra.postgres_pool,
-    };
-    let pool = db::connect(&settings, &MIGRATOR).await?;
-    let redis = redis::connect(&infra.redis_url, infra.redis_pool).await?;
-    Ok((pool, redis))
+    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
 }
 
 /// Serves the user service on `listener` until `shutdown`.
@@ -111,13 +103,7 @@ pub async fn run(
     GrpcServer::new(SERVICE, &settings.server)
         .add_service(UserServiceServer::new(users))
         .with_token_verifier(settings.keyring.verifier())
-        .with_readiness(move || {
-            let (pool, redis) = (pool.clone(), redis.clone());
-            async move {
-                db::ping(&pool).await?;
-                redis::ping(&redis).await
-            }
-        })
+        .with_stores_readiness(pool, redis)
         .serve(listener, shutdown)
         .await?;
     Ok(())

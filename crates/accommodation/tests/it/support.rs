@@ -15,9 +15,6 @@ use staymesh_proto::accommodation::accommodation_service_client::AccommodationSe
 use staymesh_proto::accommodation::inventory_service_client::InventoryServiceClient;
 use staymesh_proto::common;
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 pub const HOST: &str = "host-token";
 pub const OTHER_HOST: &str = "other-host-token";
@@ -47,14 +44,12 @@ pub struct App {
 
 pub async fn spawn() -> App {
     let mut args = Args::parse_from(["test"]);
-    let tag = uuid::Uuid::now_v7().simple().to_string();
-    args.infra.database_prefix = format!("t{}", &tag[tag.len() - 16..]);
+    let redis_prefix = staymesh_platform::testing::isolate(&mut args.infra);
     args.infra.postgres_pool = 40;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let redis_prefix = format!("test:{tag}");
     let tokens = StaticTokens::new()
         .with(HOST, HOST_ID, Role::Host)
         .with(
@@ -80,7 +75,13 @@ pub async fn spawn() -> App {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_lazy();
-    wait_serving(channel.clone(), &server).await;
+    let running = &server;
+    staymesh_platform::testing::wait_serving(
+        channel.clone(),
+        || running.is_finished(),
+        Duration::from_secs(60),
+    )
+    .await;
     let (pool, redis) = staymesh_accommodation::connect(&args.infra)
         .await
         .expect("connect");
@@ -93,31 +94,6 @@ pub async fn spawn() -> App {
         infra: args.infra,
         shutdown,
         server,
-    }
-}
-
-/// Polls gRPC health until SERVING (no fixed sleeps), failing after 60 s.
-async fn wait_serving(
-    channel: Channel,
-    server: &tokio::task::JoinHandle<Result<(), staymesh_accommodation::Error>>,
-) {
-    let mut health = HealthClient::new(channel);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(!server.is_finished(), "service stopped during start-up");
-        let request = HealthCheckRequest {
-            service: String::new(),
-        };
-        if let Ok(response) = health.check(request).await
-            && response.get_ref().status == ServingStatus::Serving as i32
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "service never became SERVING"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

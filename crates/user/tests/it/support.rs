@@ -11,9 +11,6 @@ use staymesh_proto::user as pb;
 use staymesh_proto::user::user_service_client::UserServiceClient;
 use staymesh_user::{Keyring, Settings, UserArgs};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 pub const PASSWORD: &str = "correct-horse-42";
 
@@ -51,8 +48,7 @@ pub async fn spawn() -> App {
 
 pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
     let mut args = Args::parse_from(["test"]);
-    let tag = uuid::Uuid::now_v7().simple().to_string();
-    args.infra.database_prefix = format!("t{}", &tag[tag.len() - 16..]);
+    let redis_prefix = staymesh_platform::testing::isolate(&mut args.infra);
     // Cheap hashes: the tests exercise the flow, not the cost.
     args.user.argon2_memory_kib = 256;
     args.user.argon2_iterations = 1;
@@ -61,7 +57,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
         retired_keys: Vec::new(),
     };
     configure(&mut options);
-    let signing_key = SigningKey::generate(format!("test-{}", &tag[tag.len() - 8..]));
+    let signing_key = SigningKey::generate(format!("test-{}", args.infra.database_prefix));
     let keys: Vec<String> = std::iter::once(&signing_key)
         .chain(&options.retired_keys)
         .map(SigningKey::to_config)
@@ -77,14 +73,20 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
         server: args.server.clone(),
         user: options.user,
         keyring,
-        redis_prefix: format!("test:{tag}"),
+        redis_prefix,
     };
     let shutdown = Shutdown::new();
     let server = tokio::spawn(staymesh_user::run(settings, listener, shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_lazy();
-    wait_serving(channel.clone(), &server).await;
+    let running = &server;
+    staymesh_platform::testing::wait_serving(
+        channel.clone(),
+        || running.is_finished(),
+        Duration::from_secs(60),
+    )
+    .await;
     let (pool, _redis) = staymesh_user::connect(&args.infra).await.expect("connect");
     App {
         api: UserServiceClient::new(channel),
@@ -93,31 +95,6 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
         infra: args.infra,
         shutdown,
         server,
-    }
-}
-
-/// Polls gRPC health until SERVING (no fixed sleeps), failing after 60 s.
-async fn wait_serving(
-    channel: Channel,
-    server: &tokio::task::JoinHandle<Result<(), staymesh_user::Error>>,
-) {
-    let mut health = HealthClient::new(channel);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(!server.is_finished(), "service stopped during start-up");
-        let request = HealthCheckRequest {
-            service: String::new(),
-        };
-        if let Ok(response) = health.check(request).await
-            && response.get_ref().status == ServingStatus::Serving as i32
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "service never became SERVING"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
