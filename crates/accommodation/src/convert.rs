@@ -1,23 +1,22 @@
 //! Conversions between the wire types and the domain's, with the validation
 //! that goes with them: dates, stays, money, ids, page tokens.
 
-use base64::Engine;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use staymesh_platform::FieldViolations;
 use staymesh_proto::common;
 use uuid::Uuid;
 
+pub(crate) use staymesh_platform::convert::{
+    from_timestamp, id, money, page_offset, page_size, page_token, timestamp, won,
+};
+
 use crate::error::{Error, Result};
 
-/// Prices are in Korean won; other currencies are refused rather than mixed.
-pub(crate) const CURRENCY: &str = "KRW";
 /// The calendar reaches at most this many nights ahead, and one SetCalendar
 /// or GetCalendar call covers at most this many nights.
 pub(crate) const MAX_CALENDAR_NIGHTS: i64 = 365;
 /// The longest stay a search or hold accepts.
 pub(crate) const MAX_STAY_NIGHTS: i64 = 30;
-pub(crate) const DEFAULT_PAGE_SIZE: i64 = 20;
-pub(crate) const MAX_PAGE_SIZE: i64 = 100;
 
 /// Today in Korea (UTC+9), which is when a night starts for a guest.
 pub(crate) fn today() -> NaiveDate {
@@ -146,49 +145,6 @@ pub(crate) fn range(
     )
 }
 
-/// Reads an amount of won, recording a violation for another currency or a negative amount.
-pub(crate) fn won(
-    value: Option<&common::Money>,
-    field: &str,
-    violations: &mut FieldViolations,
-) -> Option<i64> {
-    let Some(m) = value else {
-        violations.add(field, "is required");
-        return None;
-    };
-    if !m.currency.is_empty() && m.currency != CURRENCY {
-        violations.add(format!("{field}.currency"), "only KRW is supported");
-        return None;
-    }
-    if m.amount < 0 {
-        violations.add(format!("{field}.amount"), "must not be negative");
-        return None;
-    }
-    Some(m.amount)
-}
-
-pub(crate) fn money(amount: i64) -> common::Money {
-    common::Money {
-        amount,
-        currency: CURRENCY.to_owned(),
-    }
-}
-
-/// Parses an id field, recording a violation when it is not a UUID.
-pub(crate) fn id(value: &str, field: &str, violations: &mut FieldViolations) -> Option<Uuid> {
-    if value.is_empty() {
-        violations.add(field, "is required");
-        return None;
-    }
-    match Uuid::parse_str(value) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            violations.add(field, "is not a valid id (UUID)");
-            None
-        }
-    }
-}
-
 /// Parses one required id, failing with INVALID_ARGUMENT.
 pub(crate) fn require_id(value: &str, field: &str) -> Result<Uuid> {
     let mut violations = FieldViolations::new();
@@ -197,64 +153,10 @@ pub(crate) fn require_id(value: &str, field: &str) -> Result<Uuid> {
     parsed.ok_or_else(|| Error::invalid(field, "is required"))
 }
 
-/// Page size: 0 means the default; otherwise 1 to 100.
-pub(crate) fn page_size(value: i32, violations: &mut FieldViolations) -> i64 {
-    match i64::from(value) {
-        0 => DEFAULT_PAGE_SIZE,
-        n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-        _ => {
-            violations.add(
-                "page_size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            );
-            DEFAULT_PAGE_SIZE
-        }
-    }
-}
-
-/// Page tokens are opaque to callers: an offset, base64url-encoded.
-pub(crate) fn page_offset(token: &str, violations: &mut FieldViolations) -> i64 {
-    if token.is_empty() {
-        return 0;
-    }
-    let offset = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("o:").and_then(|n| n.parse::<i64>().ok()))
-        .filter(|n| *n >= 0);
-    offset.unwrap_or_else(|| {
-        violations.add("page_token", "is not a token this service issued");
-        0
-    })
-}
-
-pub(crate) fn page_token(offset: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
-}
-
-pub(crate) use staymesh_platform::convert::timestamp;
-
-pub(crate) fn from_timestamp(
-    value: Option<&prost_types::Timestamp>,
-    field: &str,
-    violations: &mut FieldViolations,
-) -> Option<DateTime<Utc>> {
-    let Some(t) = value else {
-        violations.add(field, "is required");
-        return None;
-    };
-    let parsed = u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos));
-    if parsed.is_none() {
-        violations.add(field, "is not a valid timestamp");
-    }
-    parsed
-}
-
 #[cfg(test)]
 mod tests {
+    use staymesh_platform::convert::DEFAULT_PAGE_SIZE;
+
     use super::*;
 
     fn d(year: i32, month: i32, day: i32) -> common::Date {

@@ -3,12 +3,7 @@ use staymesh_proto::accommodation as pb;
 
 use crate::support::*;
 
-fn ts(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: 0,
-    }
-}
+use staymesh_platform::convert::timestamp as ts;
 
 async fn lowest(app: &mut App, property_id: &str) -> pb::GetLowestPriceResponse {
     let request = pb::GetLowestPriceRequest {
