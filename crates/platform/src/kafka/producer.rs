@@ -21,6 +21,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Producer {
     inner: FutureProducer,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Producer {
@@ -32,17 +33,20 @@ impl std::fmt::Debug for Producer {
 impl Producer {
     /// Connects to the comma-separated bootstrap `brokers`.
     pub fn new(brokers: &str) -> Result<Self, Error> {
+        Self::with_timeout(brokers, DELIVERY_TIMEOUT)
+    }
+
+    /// Like `new`, but a send fails once `timeout` passes without an
+    /// acknowledgement (callers with a fallback want to know soon).
+    pub fn with_timeout(brokers: &str, timeout: Duration) -> Result<Self, Error> {
         let inner = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
-            .set(
-                "message.timeout.ms",
-                DELIVERY_TIMEOUT.as_millis().to_string(),
-            )
+            .set("message.timeout.ms", timeout.as_millis().max(1).to_string())
             .create()?;
-        Ok(Self { inner })
+        Ok(Self { inner, timeout })
     }
 
     /// Wraps `message` in a fresh [`Envelope`], sends it with the current trace
@@ -74,7 +78,7 @@ impl Producer {
             .key(key)
             .payload(payload)
             .headers(headers::to_kafka(headers));
-        match self.inner.send(record, DELIVERY_TIMEOUT).await {
+        match self.inner.send(record, self.timeout).await {
             Ok(_) => {
                 metrics::counter!("staymesh_kafka_produced_total", "topic" => topic.to_owned())
                     .increment(1);

@@ -1,0 +1,231 @@
+//! Claiming: Redis decides, Kafka carries the claim to the batch writer, and
+//! nothing a guest was told is lost on the way.
+//!
+//! The claim script records the guest in the event's `claimed` hash before
+//! answering, so Redis holds every claim from the first moment. The
+//! `CouponIssued` message then goes to Kafka and the claim waits for the
+//! broker's acknowledgement. If that fails or times out, the claim writes the
+//! coupon to Postgres itself before answering. Should even that fail, the
+//! reconciler finds the claim in Redis and stores it later. Every writer
+//! inserts with ON CONFLICT DO NOTHING on (event, user), so paths that both
+//! succeed store one row.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use staymesh_platform::convert::timestamp;
+use staymesh_platform::kafka::Producer;
+use staymesh_proto::coupon as pb;
+use staymesh_proto::saga::CouponIssued;
+use uuid::Uuid;
+
+use crate::coupons::{self, CouponRow};
+use crate::error::{Error, Result};
+use crate::events::{self, EventRow};
+use crate::lifecycle::Announcer;
+use crate::stock::{Claim, Decision, Stock};
+use crate::user_coupons::{self, Issued};
+
+/// What a claim came to.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) result: pb::ClaimResult,
+    pub(crate) user_coupon: Option<pb::UserCoupon>,
+}
+
+/// An event's coupon, kept per process: events and coupons never change
+/// what a claim needs (closing is decided in Redis).
+type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<CouponRow>>>>;
+
+/// Decides and records claims.
+#[derive(Debug, Clone)]
+pub(crate) struct Issuer {
+    pub(crate) pool: PgPool,
+    pub(crate) stock: Stock,
+    pub(crate) producer: Producer,
+    pub(crate) topic: String,
+    pub(crate) publish_timeout: Duration,
+    pub(crate) announcer: Announcer,
+    pub(crate) coupons: CouponCache,
+}
+
+impl Issuer {
+    pub(crate) fn new(
+        pool: PgPool,
+        stock: Stock,
+        producer: Producer,
+        topic: String,
+        publish_timeout: Duration,
+        announcer: Announcer,
+    ) -> Self {
+        Self {
+            pool,
+            stock,
+            producer,
+            topic,
+            publish_timeout,
+            announcer,
+            coupons: CouponCache::default(),
+        }
+    }
+
+    /// The coupon of `event_id` (cached after the first look-up, so the hot
+    /// path asks Postgres nothing).
+    async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<CouponRow>> {
+        if let Some(coupon) = self
+            .coupons
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&event_id)
+        {
+            return Ok(coupon.clone());
+        }
+        let coupon = Arc::new(coupons::of_event(&self.pool, event_id).await?);
+        self.coupons
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event_id, coupon.clone());
+        Ok(coupon)
+    }
+
+    /// Loads the event into Redis from Postgres (first claim, or after Redis
+    /// lost it). NOT_FOUND for an unknown event.
+    pub(crate) async fn restore(&self, event_id: Uuid) -> Result<EventRow> {
+        let event = events::get(&self.pool, event_id).await?;
+        let stored: Vec<Claim> = user_coupons::holders(&self.pool, event_id)
+            .await?
+            .into_iter()
+            .map(|(user_id, user_coupon_id, issued_at)| Claim {
+                user_id,
+                user_coupon_id,
+                issued_at,
+            })
+            .collect();
+        self.stock
+            .restore(event_id, &event.window(), &stored)
+            .await?;
+        tracing::info!(%event_id, stored = stored.len(), "issuance event loaded into Redis");
+        Ok(event)
+    }
+
+    /// Claims one coupon of `event_id` for `user_id`.
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn claim(&self, event_id: Uuid, user_id: &str) -> Result<Outcome> {
+        let offered = Uuid::now_v7();
+        let mut decision = self.stock.claim(event_id, user_id, offered).await?;
+        if decision == Decision::NotLoaded {
+            self.restore(event_id).await?;
+            decision = self.stock.claim(event_id, user_id, offered).await?;
+        }
+        metrics::counter!("coupon_claims_total", "result" => result_label(&decision)).increment(1);
+        let (result, user_coupon_id, issued_at) = match decision {
+            Decision::Claimed {
+                remaining,
+                issued_at,
+            } => {
+                let coupon = self.coupon_of(event_id).await?;
+                let issued = Issued {
+                    user_coupon_id: offered,
+                    event_id,
+                    coupon_id: coupon.id,
+                    user_id: user_id.to_owned(),
+                    issued_at,
+                };
+                self.record(&issued).await?;
+                if remaining == Some(0) {
+                    self.announcer.sold_out(event_id);
+                }
+                (pb::ClaimResult::Claimed, offered, issued_at)
+            }
+            Decision::AlreadyClaimed {
+                user_coupon_id,
+                issued_at,
+            } => (pb::ClaimResult::AlreadyClaimed, user_coupon_id, issued_at),
+            Decision::SoldOut => return Ok(nothing(pb::ClaimResult::SoldOut)),
+            Decision::NotOpen => return Ok(nothing(pb::ClaimResult::NotOpen)),
+            Decision::NotLoaded => {
+                return Err(Error::Precondition(
+                    "the issuance event could not be loaded; retry".into(),
+                ));
+            }
+        };
+        let coupon = self.coupon_of(event_id).await?;
+        Ok(Outcome {
+            result,
+            user_coupon: Some(pb::UserCoupon {
+                user_coupon_id: user_coupon_id.to_string(),
+                user_id: user_id.to_owned(),
+                coupon_id: coupon.id.to_string(),
+                event_id: event_id.to_string(),
+                coupon: Some(coupon.to_proto()),
+                state: pb::UserCouponState::Available as i32,
+                booking_id: String::new(),
+                issued_at: Some(timestamp(issued_at)),
+                redeemed_at: None,
+            }),
+        })
+    }
+
+    /// Sends the claim to Kafka; on failure writes it to Postgres directly.
+    async fn record(&self, issued: &Issued) -> Result<()> {
+        let message = CouponIssued {
+            user_coupon_id: issued.user_coupon_id.to_string(),
+            event_id: issued.event_id.to_string(),
+            coupon_id: issued.coupon_id.to_string(),
+            user_id: issued.user_id.clone(),
+            issued_at: Some(timestamp(issued.issued_at)),
+        };
+        let key = issued.user_coupon_id.to_string();
+        let sent = tokio::time::timeout(
+            self.publish_timeout,
+            self.producer.send(&self.topic, &key, &message),
+        )
+        .await;
+        let failure = match sent {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no acknowledgement within {:?}", self.publish_timeout),
+        };
+        metrics::counter!("coupon_claim_publish_fallbacks_total").increment(1);
+        tracing::warn!(user_coupon_id = %issued.user_coupon_id, %failure,
+            "CouponIssued not published; storing the coupon directly");
+        let mut conn = self.pool.acquire().await?;
+        user_coupons::store(&mut conn, std::slice::from_ref(issued)).await?;
+        Ok(())
+    }
+}
+
+fn nothing(result: pb::ClaimResult) -> Outcome {
+    Outcome {
+        result,
+        user_coupon: None,
+    }
+}
+
+fn result_label(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::NotLoaded => "not_loaded",
+        Decision::Claimed { .. } => "claimed",
+        Decision::AlreadyClaimed { .. } => "already_claimed",
+        Decision::NotOpen => "not_open",
+        Decision::SoldOut => "sold_out",
+    }
+}
+
+/// Turns a stored CouponIssued back into a claim to persist.
+pub(crate) fn issued_from(message: &CouponIssued) -> Option<Issued> {
+    let issued_at = message
+        .issued_at
+        .as_ref()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))?;
+    Some(Issued {
+        user_coupon_id: Uuid::parse_str(&message.user_coupon_id).ok()?,
+        event_id: Uuid::parse_str(&message.event_id).ok()?,
+        coupon_id: Uuid::parse_str(&message.coupon_id).ok()?,
+        user_id: message.user_id.clone(),
+        issued_at,
+    })
+}

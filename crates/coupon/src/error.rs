@@ -1,0 +1,62 @@
+//! The coupon service's errors and their one mapping to gRPC statuses.
+
+use staymesh_platform::FieldViolations;
+use tonic::Status;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request: {0}")]
+    Invalid(FieldViolations),
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// Valid, but the state of a coupon or event refuses it.
+    #[error("{0}")]
+    Precondition(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error(transparent)]
+    Platform(#[from] staymesh_platform::Error),
+}
+
+impl Error {
+    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+}
+
+impl From<FieldViolations> for Error {
+    fn from(violations: FieldViolations) -> Self {
+        Self::Invalid(violations)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Platform(error.into())
+    }
+}
+
+impl From<fred::error::Error> for Error {
+    fn from(error: fred::error::Error) -> Self {
+        Self::Platform(error.into())
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Invalid(violations) => violations.into(),
+            Error::NotFound { what, id } => staymesh_platform::error::not_found(what, &id),
+            Error::Precondition(message) => Status::failed_precondition(message),
+            Error::PermissionDenied(message) => Status::permission_denied(message),
+            Error::Platform(error) => error.into(),
+        }
+    }
+}
+
+/// Results of this crate.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,215 @@
+//! The coupon service: coupon definitions, first-come-first-served issuance
+//! events decided by one Redis Lua script, `CouponIssued` messages persisted
+//! in batches by a Kafka consumer (with a direct write when Kafka does not
+//! acknowledge, and a reconciler for anything still missing), state changes
+//! announced through the outbox and an optional webhook, and the reserve /
+//! redeem / release steps a booking takes with a user's coupon.
+// Dev-dependencies serve the integration tests, not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
+mod api;
+mod bookings;
+mod claims;
+mod config;
+mod consumer;
+mod coupons;
+mod discount;
+mod error;
+mod events;
+mod lifecycle;
+mod reconcile;
+mod stock;
+mod user_coupons;
+mod webhook;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::kafka::{self, BatchSettings, Consumer, OutboxRelay, Producer};
+use staymesh_platform::redis::RedisPool;
+use staymesh_platform::server::GrpcServer;
+use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
+use staymesh_proto::coupon::coupon_booking_service_server::CouponBookingServiceServer;
+use staymesh_proto::coupon::coupon_service_server::CouponServiceServer;
+use tokio::net::TcpListener;
+
+pub use api::Coupons;
+pub use config::CouponArgs;
+pub use error::Error;
+
+/// The service's name: its database suffix, metrics label and log field.
+pub const SERVICE: &str = "coupon";
+/// Local gRPC port.
+pub const DEFAULT_PORT: u16 = 50054;
+
+/// This service's schema.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub infra: InfraArgs,
+    pub server: ServerArgs,
+    pub coupon: CouponArgs,
+    pub token_verifier: Arc<dyn TokenVerifier>,
+    /// Prefix of this service's Redis keys.
+    pub redis_prefix: String,
+    /// Where claims and state changes are published (`staymesh.coupon.events`).
+    pub events_topic: String,
+    /// The batch writer's consumer group.
+    pub consumer_group: String,
+    /// Whether this process runs the batch writer (tests run it apart to
+    /// stop and restart it).
+    pub run_consumer: bool,
+}
+
+impl Settings {
+    /// The settings of a deployment: the conventional topic and group.
+    pub fn new(
+        infra: InfraArgs,
+        server: ServerArgs,
+        coupon: CouponArgs,
+        token_verifier: Arc<dyn TokenVerifier>,
+    ) -> Self {
+        Self {
+            redis_prefix: infra.redis_prefix_for(SERVICE),
+            events_topic: kafka::events_topic(SERVICE),
+            consumer_group: format!("staymesh-{SERVICE}-writer"),
+            run_consumer: true,
+            infra,
+            server,
+            coupon,
+            token_verifier,
+        }
+    }
+
+    fn batch(&self) -> BatchSettings {
+        BatchSettings {
+            max_messages: self.coupon.coupon_batch_size as usize,
+            max_wait: self.coupon.coupon_batch_wait,
+        }
+    }
+}
+
+/// Connects to (and migrates) the service's database and Redis.
+pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
+    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
+}
+
+/// Creates the events topic and its dead-letter topic if missing.
+pub async fn ensure_topics(settings: &Settings) -> Result<(), staymesh_platform::Error> {
+    let dlq = kafka::dlq_topic(&settings.events_topic);
+    kafka::ensure_topics(
+        &settings.infra.kafka_brokers,
+        &[settings.events_topic.as_str(), dlq.as_str()],
+        3,
+    )
+    .await
+}
+
+/// Runs the batch writer alone until `shutdown` (what `run` starts unless
+/// `run_consumer` is off).
+pub async fn run_consumer(settings: Settings, shutdown: Shutdown) -> Result<(), Error> {
+    let connected = staymesh_platform::shutdown::retry_until_ready(
+        "coupon database, redis and kafka",
+        &shutdown,
+        || async {
+            ensure_topics(&settings).await?;
+            connect(&settings.infra).await
+        },
+    )
+    .await?;
+    let Some((pool, _redis)) = connected else {
+        return Ok(());
+    };
+    let consumer = Consumer::new(
+        &settings.infra.kafka_brokers,
+        &settings.consumer_group,
+        &[settings.events_topic.as_str()],
+    )?;
+    consumer::run(consumer, pool, settings.batch(), shutdown).await;
+    Ok(())
+}
+
+/// Serves the coupon services on `listener` until `shutdown`, with the batch
+/// writer, the outbox relay, the scheduler and the reconciler beside them.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    let args = &settings.coupon;
+    let webhook = webhook::Webhook::from_config(&args.coupon_webhook_url)
+        .map_err(|e| Error::Platform(staymesh_platform::Error::Config(e)))?;
+    let connected = staymesh_platform::shutdown::retry_until_ready(
+        "coupon database, redis and kafka",
+        &shutdown,
+        || async {
+            ensure_topics(&settings).await?;
+            connect(&settings.infra).await
+        },
+    )
+    .await?;
+    let Some((pool, redis)) = connected else {
+        return Ok(());
+    };
+    let producer =
+        Producer::with_timeout(&settings.infra.kafka_brokers, args.coupon_publish_timeout)?;
+    let announcer = lifecycle::Announcer::new(pool.clone(), settings.events_topic.clone(), webhook);
+    let issuer = claims::Issuer::new(
+        pool.clone(),
+        stock::Stock::new(redis.clone(), settings.redis_prefix.clone()),
+        producer.clone(),
+        settings.events_topic.clone(),
+        args.coupon_publish_timeout,
+        announcer.clone(),
+    );
+
+    let mut background = tokio::task::JoinSet::new();
+    if settings.run_consumer {
+        background.spawn(run_consumer(settings.clone(), shutdown.clone()));
+    }
+    {
+        let relay = OutboxRelay::new(pool.clone(), Producer::new(&settings.infra.kafka_brokers)?);
+        let shutdown = shutdown.clone();
+        background.spawn(async move {
+            relay.run(&shutdown).await;
+            Ok(())
+        });
+    }
+    background.spawn({
+        let shutdown = shutdown.clone();
+        let every = args.coupon_tick;
+        async move {
+            lifecycle::run(announcer, every, shutdown).await;
+            Ok(())
+        }
+    });
+    background.spawn({
+        let (issuer, shutdown) = (issuer.clone(), shutdown.clone());
+        let (every, grace) = (args.coupon_reconcile_every, args.coupon_reconcile_grace);
+        async move {
+            reconcile::run(issuer, every, grace, shutdown).await;
+            Ok(())
+        }
+    });
+
+    let service = Coupons { issuer };
+    let served = GrpcServer::new(SERVICE, &settings.server)
+        .add_service(CouponServiceServer::new(service.clone()))
+        .add_service(CouponBookingServiceServer::new(service))
+        .with_token_verifier(settings.token_verifier.clone())
+        .with_stores_readiness(pool, redis)
+        .serve(listener, shutdown.clone())
+        .await;
+    shutdown.trigger();
+    while let Some(done) = background.join_next().await {
+        if let Ok(Err(error)) = done {
+            tracing::error!(%error, "a coupon background task failed");
+        }
+    }
+    served?;
+    Ok(())
+}
