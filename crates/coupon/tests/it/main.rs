@@ -4,4 +4,6 @@
 #![allow(unused_crate_dependencies, unreachable_pub)]
 
 mod claims;
+mod durability;
+mod recovery;
 mod support;
