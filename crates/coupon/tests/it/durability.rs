@@ -17,7 +17,10 @@ async fn press(app: &App, event_id: &str, guests: std::ops::Range<usize>) -> Has
     let presses: Vec<usize> = guests.clone().chain(guests).collect();
     let answers: Vec<(usize, i32)> = futures::stream::iter(presses)
         .map(|n| async move {
-            let answer = app.claim(event_id, &guest(n)).await.expect("claim answered");
+            let answer = app
+                .claim(event_id, &guest(n))
+                .await
+                .expect("claim answered");
             (n, answer.result)
         })
         .buffer_unordered(64)
@@ -72,7 +75,10 @@ async fn writer_and_broker_restarts_lose_and_double_nothing() {
     let interrupt = async {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while app.stored(&id).await < 50 {
-            assert!(tokio::time::Instant::now() < deadline, "the writer never wrote");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the writer never wrote"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         stop.trigger();
@@ -109,7 +115,11 @@ async fn writer_and_broker_restarts_lose_and_double_nothing() {
     // Give redelivered batches time to show up as duplicates if any could.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(app.stored(&id).await, 1_000);
-    assert_eq!(stored_users(&app, &id).await, winners, "exactly the winners, once each");
+    assert_eq!(
+        stored_users(&app, &id).await,
+        winners,
+        "exactly the winners, once each"
+    );
     let in_redis: i64 = app.redis.hlen(app.claimed_key(&id)).await.expect("hlen");
     assert_eq!(in_redis, 1_000);
     let issued: i32 = sqlx::query_scalar("SELECT issued FROM issuance_event WHERE id = $1::uuid")

@@ -4,6 +4,8 @@
 #![allow(unused_crate_dependencies, unreachable_pub)]
 
 mod claims;
+mod coupons;
 mod durability;
+mod lifecycle;
 mod recovery;
 mod support;

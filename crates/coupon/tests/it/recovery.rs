@@ -46,11 +46,21 @@ async fn reconciliation_stores_claims_only_redis_knows_and_reports_orphans() {
             .expect("hset");
     }
     let dry = reconcile(&app, &id, true).await;
-    assert_eq!((dry.redis_issued, dry.stored_issued, dry.repaired), (5, 3, 0));
+    assert_eq!(
+        (dry.redis_issued, dry.stored_issued, dry.repaired),
+        (5, 3, 0)
+    );
     assert_eq!(app.stored(&id).await, 3, "a dry run changes nothing");
 
     let repaired = reconcile(&app, &id, false).await;
-    assert_eq!((repaired.redis_issued, repaired.stored_issued, repaired.repaired), (5, 3, 2));
+    assert_eq!(
+        (
+            repaired.redis_issued,
+            repaired.stored_issued,
+            repaired.repaired
+        ),
+        (5, 3, 2)
+    );
     assert_eq!(app.stored(&id).await, 5);
     assert_eq!(app.my_coupons(&guest(100)).await.len(), 1);
     assert_eq!(reconcile(&app, &id, false).await.repaired, 0, "idempotent");

@@ -61,7 +61,6 @@ struct Args {
 
 /// A running service and what a test needs to talk to it.
 pub struct App {
-    pub channel: Channel,
     pub api: CouponServiceClient<Channel>,
     pub bookings: CouponBookingServiceClient<Channel>,
     pub pool: PgPool,
@@ -69,11 +68,6 @@ pub struct App {
     pub settings: Settings,
     shutdown: Shutdown,
     server: tokio::task::JoinHandle<Result<(), staymesh_coupon::Error>>,
-}
-
-/// The broker every test shares unless it brings its own.
-pub fn brokers() -> String {
-    std::env::var("STAYMESH_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
 
 pub async fn spawn() -> App {
@@ -118,8 +112,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> App {
         .expect("connect");
     App {
         api: CouponServiceClient::new(channel.clone()),
-        bookings: CouponBookingServiceClient::new(channel.clone()),
-        channel,
+        bookings: CouponBookingServiceClient::new(channel),
         pool,
         redis,
         settings,
