@@ -107,6 +107,77 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
     assert_eq!(status, 200);
     assert!(body.contains("/v1/properties/{property_id}"));
 
+    // A sale through the edge: the seeded event is listed, a guest claims once.
+    let (status, body) = http_get(&format!("{edge}/v1/issuance-events")).await;
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let event_id = listed["events"][0]["eventId"]
+        .as_str()
+        .expect("an open event")
+        .to_owned();
+    assert_eq!(listed["events"][0]["state"], "ISSUANCE_EVENT_STATE_OPEN");
+    let login = http(
+        hyper::Method::POST,
+        &format!("{edge}/v1/auth/login"),
+        None,
+        Some(serde_json::json!({"email": "guest@staymesh.dev", "password": "staymesh-guest-1"})),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let token = login.json()["tokens"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let claim_url = format!("{edge}/v1/issuance-events/{event_id}:claim");
+    let claimed = http(
+        hyper::Method::POST,
+        &claim_url,
+        Some(&token),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    assert_eq!(claimed.json()["result"], "CLAIM_RESULT_CLAIMED");
+    let again = http(
+        hyper::Method::POST,
+        &claim_url,
+        Some(&token),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(again.json()["result"], "CLAIM_RESULT_ALREADY_CLAIMED");
+    let anonymous = http(
+        hyper::Method::POST,
+        &claim_url,
+        None,
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mine = http(
+            hyper::Method::GET,
+            &format!("{edge}/v1/me/coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(mine.status, 200, "{}", mine.body);
+        if mine.json()["userCoupons"]
+            .as_array()
+            .is_some_and(|c| c.len() == 1)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "claimed coupon never listed: {}",
+            mine.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Prometheus metrics count the RPCs served.
     let (status, metrics) = http_get(&format!(
         "http://127.0.0.1:{}/metrics",

@@ -55,6 +55,8 @@ pub struct Deployment {
     pub user_port: u16,
     pub user_metrics_port: u16,
     pub grpc_port: u16,
+    pub coupon_port: u16,
+    pub coupon_metrics_port: u16,
     pub http_port: u16,
     pub metrics_port: u16,
     pub gateway_metrics_port: u16,
@@ -69,6 +71,8 @@ impl Deployment {
             user_port: free_port(),
             user_metrics_port: free_port(),
             grpc_port: free_port(),
+            coupon_port: free_port(),
+            coupon_metrics_port: free_port(),
             http_port: free_port(),
             metrics_port: free_port(),
             gateway_metrics_port: free_port(),
@@ -81,6 +85,7 @@ impl Deployment {
             .args(args)
             .env("STAYMESH_DATABASE_PREFIX", &self.prefix)
             .env("STAYMESH_REDIS_PREFIX", &self.prefix)
+            .env("STAYMESH_KAFKA_PREFIX", &self.prefix)
             .env("STAYMESH_USER_PORT", self.user_port.to_string())
             .env(
                 "STAYMESH_USER_METRICS_PORT",
@@ -91,6 +96,15 @@ impl Deployment {
             .env("STAYMESH_ARGON2_MEMORY_KIB", "1024")
             .env("STAYMESH_ACCOMMODATION_PORT", self.grpc_port.to_string())
             .env("STAYMESH_ACCOMMODATION_URL", self.grpc_url())
+            .env("STAYMESH_COUPON_PORT", self.coupon_port.to_string())
+            .env(
+                "STAYMESH_COUPON_METRICS_PORT",
+                self.coupon_metrics_port.to_string(),
+            )
+            .env(
+                "STAYMESH_COUPON_URL",
+                format!("http://127.0.0.1:{}", self.coupon_port),
+            )
             .env(
                 "STAYMESH_ACCOMMODATION_METRICS_PORT",
                 self.metrics_port.to_string(),
@@ -143,7 +157,7 @@ impl Deployment {
     pub async fn clean_up(&self) {
         let admin = std::env::var("STAYMESH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
-        for service in ["user", "accommodation"] {
+        for service in ["user", "accommodation", "coupon"] {
             staymesh_platform::db::drop_database(&admin, &format!("{}_{service}", self.prefix))
                 .await
                 .expect("drop database");

@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod lifecycle;
 mod reconcile;
+pub mod seed;
 mod stock;
 mod user_coupons;
 mod webhook;
@@ -56,7 +57,7 @@ pub struct Settings {
     pub token_verifier: Arc<dyn TokenVerifier>,
     /// Prefix of this service's Redis keys.
     pub redis_prefix: String,
-    /// Where claims and state changes are published (`staymesh.coupon.events`).
+    /// Where claims and state changes are published (`<prefix>.coupon.events`).
     pub events_topic: String,
     /// The batch writer's consumer group.
     pub consumer_group: String,
@@ -75,8 +76,8 @@ impl Settings {
     ) -> Self {
         Self {
             redis_prefix: infra.redis_prefix_for(SERVICE),
-            events_topic: kafka::events_topic(SERVICE),
-            consumer_group: format!("staymesh-{SERVICE}-writer"),
+            events_topic: infra.events_topic(SERVICE),
+            consumer_group: infra.consumer_group("coupon-writer"),
             run_consumer: true,
             infra,
             server,

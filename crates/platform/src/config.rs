@@ -45,12 +45,27 @@ pub struct InfraArgs {
     /// Kafka bootstrap servers, comma separated.
     #[arg(long, env = "STAYMESH_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub kafka_brokers: String,
+
+    /// First part of every Kafka topic and consumer group name
+    /// (`<prefix>.<domain>.events`), so deployments can share a broker.
+    #[arg(long, env = "STAYMESH_KAFKA_PREFIX", default_value = "staymesh", value_parser = parse_identifier)]
+    pub kafka_prefix: String,
 }
 
 impl InfraArgs {
     /// The Redis key prefix of a service.
     pub fn redis_prefix_for(&self, service: &str) -> String {
         format!("{}:{}", self.redis_prefix, service)
+    }
+
+    /// A domain's events topic: `<prefix>.<domain>.events`.
+    pub fn events_topic(&self, domain: &str) -> String {
+        format!("{}.{domain}.events", self.kafka_prefix)
+    }
+
+    /// A consumer group name: `<prefix>-<name>`.
+    pub fn consumer_group(&self, name: &str) -> String {
+        format!("{}-{name}", self.kafka_prefix)
     }
 
     /// The database name of a service.

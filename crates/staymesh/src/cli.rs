@@ -1,6 +1,7 @@
 //! Command line and environment: every flag also reads a `STAYMESH_*` variable.
 
 use clap::{Args, Parser, Subcommand};
+use staymesh_coupon::CouponArgs;
 use staymesh_platform::auth::jwks::AuthArgs;
 use staymesh_platform::telemetry::LogFormat;
 use staymesh_platform::{InfraArgs, ServerArgs};
@@ -20,6 +21,8 @@ pub(crate) struct Cli {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) user: UserArgs,
+    #[command(flatten)]
+    pub(crate) coupon: CouponArgs,
     /// Log format.
     #[arg(
         long,
@@ -39,6 +42,8 @@ pub(crate) enum Command {
     User,
     /// Run the accommodation service (gRPC).
     Accommodation,
+    /// Run the coupon service (gRPC, with its Kafka batch writer).
+    Coupon,
     /// Run the HTTP edge (REST/JSON to gRPC, OpenAPI).
     Gateway,
     /// Run every service and the edge in one process.
@@ -57,6 +62,7 @@ impl Command {
         match self {
             Self::User => "staymesh-user",
             Self::Accommodation => "staymesh-accommodation",
+            Self::Coupon => "staymesh-coupon",
             Self::Gateway => "staymesh-gateway",
             Self::All => "staymesh",
             Self::Migrate => "staymesh-migrate",
@@ -106,6 +112,25 @@ pub(crate) struct Ports {
     /// Metrics port of the accommodation service (default 91xx, xx the gRPC port's last two digits).
     #[arg(long, env = "STAYMESH_ACCOMMODATION_METRICS_PORT", global = true)]
     pub(crate) accommodation_metrics_port: Option<u16>,
+    /// gRPC port of the coupon service (metrics on 91xx, xx its last two digits).
+    #[arg(
+        long,
+        env = "STAYMESH_COUPON_PORT",
+        default_value_t = 50054,
+        global = true
+    )]
+    pub(crate) coupon_port: u16,
+    /// Metrics port of the coupon service (default 91xx, xx the gRPC port's last two digits).
+    #[arg(long, env = "STAYMESH_COUPON_METRICS_PORT", global = true)]
+    pub(crate) coupon_metrics_port: Option<u16>,
+    /// Where the edge reaches the coupon service.
+    #[arg(
+        long,
+        env = "STAYMESH_COUPON_URL",
+        default_value = "http://127.0.0.1:50054",
+        global = true
+    )]
+    pub(crate) coupon_url: String,
     /// HTTP port of the edge.
     #[arg(
         long,
@@ -136,6 +161,11 @@ impl Ports {
     pub(crate) fn user_metrics(&self) -> u16 {
         self.user_metrics_port
             .unwrap_or_else(|| metrics_port(self.user_port))
+    }
+
+    pub(crate) fn coupon_metrics(&self) -> u16 {
+        self.coupon_metrics_port
+            .unwrap_or_else(|| metrics_port(self.coupon_port))
     }
 
     pub(crate) fn accommodation_metrics(&self) -> u16 {

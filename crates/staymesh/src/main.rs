@@ -60,20 +60,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => mesh::migrate(&cli).await,
         Command::Seed(args) => seed::run(&cli, args).await,
         Command::Keygen(_) => Ok(()),
-        Command::User => mesh::serve(&cli, &[mesh::Part::User], Shutdown::on_os_signals()).await,
-        Command::Accommodation => {
-            mesh::serve(
-                &cli,
-                &[mesh::Part::Accommodation],
-                Shutdown::on_os_signals(),
-            )
-            .await
-        }
-        Command::Gateway => {
-            mesh::serve(&cli, &[mesh::Part::Gateway], Shutdown::on_os_signals()).await
-        }
+        Command::User => serve_one(&cli, mesh::Part::User).await,
+        Command::Accommodation => serve_one(&cli, mesh::Part::Accommodation).await,
+        Command::Coupon => serve_one(&cli, mesh::Part::Coupon).await,
+        Command::Gateway => serve_one(&cli, mesh::Part::Gateway).await,
         Command::All => mesh::serve(&cli, mesh::Part::ALL, Shutdown::on_os_signals()).await,
     }
+}
+
+/// Runs one part of the mesh, as its pod does.
+async fn serve_one(cli: &Cli, part: mesh::Part) -> anyhow::Result<()> {
+    mesh::serve(cli, &[part], Shutdown::on_os_signals()).await
 }
 
 /// Prints a fresh signing key in the form STAYMESH_JWT_SIGNING_KEYS reads,

@@ -19,12 +19,14 @@ use crate::cli::Cli;
 pub(crate) enum Part {
     User,
     Accommodation,
+    Coupon,
     Gateway,
 }
 
 impl Part {
     /// Everything that exists so far.
-    pub(crate) const ALL: &'static [Part] = &[Part::User, Part::Accommodation, Part::Gateway];
+    pub(crate) const ALL: &'static [Part] =
+        &[Part::User, Part::Accommodation, Part::Coupon, Part::Gateway];
 }
 
 /// Creates and migrates every service's database.
@@ -42,6 +44,13 @@ pub(crate) async fn migrate(cli: &Cli) -> anyhow::Result<()> {
     println!(
         "migrated {}",
         cli.infra.database_for(staymesh_accommodation::SERVICE)
+    );
+    staymesh_coupon::connect(&cli.infra)
+        .await
+        .context("coupon database")?;
+    println!(
+        "migrated {}",
+        cli.infra.database_for(staymesh_coupon::SERVICE)
     );
     Ok(())
 }
@@ -126,6 +135,22 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
                         .context("accommodation service")
                 });
             }
+            Part::Coupon => {
+                let listener = bind(cli.server.addr(cli.ports.coupon_port)).await?;
+                metrics(cli, cli.ports.coupon_metrics(), &shutdown).await?;
+                let settings = staymesh_coupon::Settings::new(
+                    cli.infra.clone(),
+                    cli.server.clone(),
+                    cli.coupon.clone(),
+                    token_verifier(cli, keyring.as_ref(), &shutdown)?,
+                );
+                let shutdown = shutdown.clone();
+                tasks.spawn(async move {
+                    staymesh_coupon::run(settings, listener, shutdown)
+                        .await
+                        .context("coupon service")
+                });
+            }
             Part::Gateway => {
                 let backends = staymesh_gateway::Backends::new()
                     .with(
@@ -139,6 +164,15 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
                             cli.ports.accommodation_port,
                             &cli.ports.accommodation_url,
                             "accommodation",
+                        )?,
+                    )
+                    .with(
+                        "staymesh.coupon.v1.CouponService",
+                        backend(
+                            everything,
+                            cli.ports.coupon_port,
+                            &cli.ports.coupon_url,
+                            "coupon",
                         )?,
                     );
                 let options = staymesh_gateway::GatewayOptions::default()
@@ -207,6 +241,11 @@ fn print_urls(cli: &Cli, parts: &[Part]) {
                     cli.ports.accommodation_metrics()
                 );
             }
+            Part::Coupon => println!(
+                "coupon         gRPC {host}:{}  metrics http://{host}:{}/metrics",
+                cli.ports.coupon_port,
+                cli.ports.coupon_metrics()
+            ),
             Part::Gateway => println!(
                 "HTTP edge      http://{host}:{}  (openapi: /openapi.json)  metrics http://{host}:{}/metrics",
                 cli.ports.http_port, cli.ports.gateway_metrics_port

@@ -33,6 +33,21 @@ pub(crate) async fn run(cli: &Cli, args: &SeedArgs) -> anyhow::Result<()> {
         "demo data: {total} properties ({created} new), host {}",
         staymesh_accommodation::seed::DEMO_HOST_ID
     );
+    let (coupons, _redis) = staymesh_coupon::connect(&cli.infra)
+        .await
+        .context("coupon database")?;
+    let admin = accounts
+        .iter()
+        .find(|a| a.role == staymesh_platform::auth::Role::Admin)
+        .context("the demo admin")?;
+    let created = staymesh_coupon::seed::seed(&coupons, &admin.user_id.to_string())
+        .await
+        .context("seeding coupons")?;
+    println!(
+        "demo coupon event {} (1,000 coupons){}",
+        staymesh_coupon::seed::DEMO_EVENT_ID,
+        if created { " (new)" } else { "" }
+    );
     println!("demo accounts (email / password / role):");
     for account in accounts {
         println!(
