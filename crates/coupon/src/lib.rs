@@ -110,18 +110,27 @@ pub async fn ensure_topics(settings: &Settings) -> Result<(), staymesh_platform:
     .await
 }
 
-/// Runs the batch writer alone until `shutdown` (what `run` starts unless
-/// `run_consumer` is off).
-pub async fn run_consumer(settings: Settings, shutdown: Shutdown) -> Result<(), Error> {
-    let connected = staymesh_platform::shutdown::retry_until_ready(
+/// Waits until Postgres, Redis and Kafka answer (pods start before their
+/// dependencies); `None` if the shutdown came first.
+async fn wait_for_dependencies(
+    settings: &Settings,
+    shutdown: &Shutdown,
+) -> Result<Option<(PgPool, RedisPool)>, Error> {
+    Ok(staymesh_platform::shutdown::retry_until_ready(
         "coupon database, redis and kafka",
-        &shutdown,
+        shutdown,
         || async {
-            ensure_topics(&settings).await?;
+            ensure_topics(settings).await?;
             connect(&settings.infra).await
         },
     )
-    .await?;
+    .await?)
+}
+
+/// Runs the batch writer alone until `shutdown` (what `run` starts unless
+/// `run_consumer` is off).
+pub async fn run_consumer(settings: Settings, shutdown: Shutdown) -> Result<(), Error> {
+    let connected = wait_for_dependencies(&settings, &shutdown).await?;
     let Some((pool, _redis)) = connected else {
         return Ok(());
     };
@@ -144,15 +153,7 @@ pub async fn run(
     let args = &settings.coupon;
     let webhook = webhook::Webhook::from_config(&args.coupon_webhook_url)
         .map_err(|e| Error::Platform(staymesh_platform::Error::Config(e)))?;
-    let connected = staymesh_platform::shutdown::retry_until_ready(
-        "coupon database, redis and kafka",
-        &shutdown,
-        || async {
-            ensure_topics(&settings).await?;
-            connect(&settings.infra).await
-        },
-    )
-    .await?;
+    let connected = wait_for_dependencies(&settings, &shutdown).await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
