@@ -154,7 +154,7 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
     )
     .await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let mine = http(
             hyper::Method::GET,
