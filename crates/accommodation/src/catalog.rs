@@ -146,7 +146,7 @@ impl PropertyRow {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct RoomTypeRow {
     pub(crate) id: Uuid,
     pub(crate) property_id: Uuid,
@@ -247,21 +247,33 @@ pub(crate) async fn update_property(
 
 /// A property with its room types.
 pub(crate) async fn get_property(pool: &PgPool, id: Uuid) -> Result<pb::Property> {
-    let row: Option<PropertyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {PROPERTY_COLUMNS} FROM property WHERE id = $1"
+    // One round trip: the room types come along as a JSON array. The hottest
+    // read of the platform, so it pays to halve its queries.
+    let row: Option<PropertyWithRooms> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PROPERTY_COLUMNS}, \
+           (SELECT coalesce(json_agg(rt ORDER BY rt.id), '[]') FROM room_type rt \
+            WHERE rt.property_id = property.id) AS room_types \
+         FROM property WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(pool)
     .await?;
     let row = row.ok_or_else(|| Error::not_found("property", id.to_string()))?;
-    let rooms: Vec<RoomTypeRow> = sqlx::query_as(
-        "SELECT id, property_id, name, base_occupancy, max_occupancy, extra_guest_fee, total_rooms \
-         FROM room_type WHERE property_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    Ok(row.into_proto(rooms.into_iter().map(RoomTypeRow::into_proto).collect()))
+    let rooms = row
+        .room_types
+        .0
+        .into_iter()
+        .map(RoomTypeRow::into_proto)
+        .collect();
+    Ok(row.property.into_proto(rooms))
+}
+
+/// A property with its room types, read in one statement.
+#[derive(Debug, sqlx::FromRow)]
+struct PropertyWithRooms {
+    #[sqlx(flatten)]
+    property: PropertyRow,
+    room_types: sqlx::types::Json<Vec<RoomTypeRow>>,
 }
 
 /// One host's properties, newest first (without room types).
