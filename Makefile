@@ -19,7 +19,7 @@ NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 SERVICES := user:50051 accommodation:50052 booking:50053 coupon:50054 point:50055 \
             payment:50056 review:50057 queue:50058 saga:50059
 
-.PHONY: help up test lint down infra urls tools bench
+.PHONY: help up test lint down infra urls tools bench bench-coupons
 
 help:
 	@echo "make up | test | lint | bench | down | infra | urls"
@@ -64,3 +64,8 @@ down:
 # Load runner against a running mesh (`make up` in another terminal); prints numbers.
 bench:
 	cargo run --release -p staymesh-bench
+
+# 300,000 ClaimCoupon calls selling out 100,000 coupons against the running mesh,
+# next to a bare tonic echo and redis-benchmark running the claim script.
+bench-coupons:
+	cargo run --release -p staymesh-bench -- coupons

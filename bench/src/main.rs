@@ -2,12 +2,19 @@
 //! SearchAvailability on the seeded data and prints req/s and latency next
 //! to the same loop's figures for a bare tonic echo server started in this
 //! run, so the numbers read as "this fraction of what tonic alone does here".
+//! `staymesh-bench coupons` instead sells out a coupon issuance event through
+//! ClaimCoupon, next to the same echo and redis-benchmark running the claim
+//! script (see `coupons.rs`).
 //!
 //! Load only ever goes to loopback addresses.
 
+mod claims;
+mod coupons;
 mod echo;
 mod load;
+mod redis_bench;
 mod scenarios;
+mod tokens;
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -15,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use prost::Message as _;
 use serde::Serialize;
 use staymesh_proto::accommodation::GetPropertyRequest;
@@ -24,8 +31,15 @@ use crate::load::{Report, Settings};
 
 /// Loads GetProperty and SearchAvailability next to a bare tonic echo baseline.
 #[derive(Debug, Parser)]
-#[command(name = "staymesh-bench", version)]
+#[command(
+    name = "staymesh-bench",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    /// Another mode than the default accommodation load.
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Accommodation gRPC URL; must be a loopback address.
     #[arg(long, default_value = "http://127.0.0.1:50052")]
     target: String,
@@ -47,6 +61,11 @@ struct Args {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    Coupons(coupons::CouponArgs),
 }
 
 /// One row of the results.
@@ -72,7 +91,11 @@ struct Output {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args).await {
+    let outcome = match args.mode {
+        Some(Mode::Coupons(coupon_args)) => coupons::run(coupon_args).await,
+        None => run(args).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("staymesh-bench: {e:#}");
@@ -82,7 +105,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    ensure_loopback(&args.target)?;
+    ensure_loopback("--target", &args.target)?;
     let settings = Settings {
         warmup: args.warmup,
         duration: args.duration,
@@ -207,24 +230,29 @@ fn print_table(output: &Output) {
     }
 }
 
-/// Refuses anything but plaintext HTTP to 127.0.0.0/8, `localhost` or `[::1]`.
-fn ensure_loopback(target: &str) -> anyhow::Result<()> {
+/// Refuses anything but plaintext HTTP to 127.0.0.0/8, `localhost` or `[::1]`;
+/// `flag` names the option in the error.
+fn ensure_loopback(flag: &str, target: &str) -> anyhow::Result<()> {
     let uri: http::Uri = target
         .parse()
-        .with_context(|| format!("--target {target:?} is not a URL"))?;
+        .with_context(|| format!("{flag} {target:?} is not a URL"))?;
     if uri.scheme_str() != Some("http") {
-        bail!("--target must start with http:// (plaintext gRPC), got {target:?}");
+        bail!("{flag} must start with http:// (plaintext gRPC), got {target:?}");
     }
     let host = uri.host().unwrap_or_default();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !loopback_host(host) {
         bail!(
-            "--target host {host:?} is not loopback; this tool only loads 127.0.0.0/8, localhost or [::1]"
+            "{flag} host {host:?} is not loopback; this tool only loads 127.0.0.0/8, localhost or [::1]"
         );
     }
     Ok(())
+}
+
+/// Whether a URL's host is `localhost`, in 127.0.0.0/8 or `[::1]`.
+fn loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `10s`, `500ms`, `1m`, or a bare number of seconds; at most an hour.
@@ -261,7 +289,7 @@ mod tests {
             "http://localhost:50052",
             "http://[::1]:50052",
         ] {
-            assert!(ensure_loopback(ok).is_ok(), "{ok}");
+            assert!(ensure_loopback("--target", ok).is_ok(), "{ok}");
         }
         for bad in [
             "http://10.0.0.1:50052",
@@ -270,7 +298,7 @@ mod tests {
             "http://[::2]:1",
             "127.0.0.1:50052",
         ] {
-            assert!(ensure_loopback(bad).is_err(), "{bad}");
+            assert!(ensure_loopback("--target", bad).is_err(), "{bad}");
         }
     }
 

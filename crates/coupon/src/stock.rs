@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 /// Returns `M` (event not loaded), `A:<id>:<ms>` (already claimed),
 /// `N` (not open), `S` (sold out) or `C:<remaining>:<ms>` (claimed; -1
 /// remaining when unlimited). Time comes from Redis, one clock for all replicas.
-const CLAIM: &str = r#"
+pub const CLAIM_SCRIPT: &str = r#"
 local meta = redis.call('HMGET', KEYS[1], 'opens', 'closes', 'closed', 'unlimited')
 if not meta[1] then return 'M' end
 local held = redis.call('HGET', KEYS[2], ARGV[1])
@@ -132,7 +132,7 @@ impl Stock {
             .redis
             .next()
             .eval(
-                CLAIM,
+                CLAIM_SCRIPT,
                 self.keys(event_id),
                 vec![user_id.to_owned(), user_coupon_id.to_string()],
             )
