@@ -22,7 +22,7 @@ SERVICES := user:50051 accommodation:50052 booking:50053 coupon:50054 point:5005
 .PHONY: help up test lint down infra urls tools bench bench-coupons
 
 help:
-	@echo "make up | test | lint | bench | down | infra | urls"
+	@echo "make up | test | lint | bench | bench-coupons | down | infra | urls"
 
 urls:
 	@echo "staymesh endpoints (127.0.0.1):"
