@@ -118,3 +118,27 @@ async fn an_event_lost_by_redis_is_rebuilt_from_postgres() {
     app.wait_stored(&id, 10, Duration::from_secs(30)).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_reconciler_job_stores_claims_only_redis_knows() {
+    let mut app = spawn_with(|s| {
+        s.coupon.coupon_reconcile_every = Duration::from_millis(200);
+        s.coupon.coupon_reconcile_grace = Duration::from_secs(1);
+    })
+    .await;
+    let event = app.open_event(10).await;
+    let id = event.event_id.clone();
+    app.claim(&id, &guest(0)).await.expect("claim");
+    app.wait_stored(&id, 1, Duration::from_secs(30)).await;
+    // A claim whose writers all failed, recorded two seconds ago.
+    let at = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let value = format!("{}:{}", uuid::Uuid::now_v7(), at.timestamp_millis());
+    let _: () = app
+        .redis
+        .hset(app.claimed_key(&id), (user_of(&guest(1)), value))
+        .await
+        .expect("hset");
+    app.wait_stored(&id, 2, Duration::from_secs(30)).await;
+    assert_eq!(app.my_coupons(&guest(1)).await.len(), 1);
+    app.stop().await;
+}
