@@ -42,8 +42,38 @@ struct Row {
     total_price: i64,
 }
 
+/// The properties whose name, region or description match `keyword`, found
+/// through the trigram indexes. The planner, pricing a trigram comparison like
+/// an integer one, prefers scanning every property's description (~13 ms on
+/// the demo data) to the three index scans (~1.5 ms), so the look-up runs on
+/// its own with sequential scans switched off for just this statement.
+async fn keyword_matches(pool: &PgPool, keyword: &str) -> Result<Vec<Uuid>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await?;
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM property WHERE $1 <% name OR $1 <% region OR $1 <% description",
+    )
+    .bind(keyword)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
 /// One page of results, and whether another follows.
 pub(crate) async fn search(pool: &PgPool, q: &Query) -> Result<(Vec<pb::SearchResult>, bool)> {
+    let matches = match &q.keyword {
+        Some(keyword) => {
+            let ids = keyword_matches(pool, keyword).await?;
+            if ids.is_empty() {
+                return Ok((Vec::new(), false));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
     let sql = statement(q);
     let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
         .bind(q.stay.start)
@@ -55,8 +85,8 @@ pub(crate) async fn search(pool: &PgPool, q: &Query) -> Result<(Vec<pb::SearchRe
     if let Some(region) = &q.region {
         query = query.bind(region);
     }
-    if let Some(keyword) = &q.keyword {
-        query = query.bind(keyword);
+    if let (Some(keyword), Some(ids)) = (&q.keyword, &matches) {
+        query = query.bind(keyword).bind(ids);
     }
     if let Some(min) = q.min_price {
         query = query.bind(min);
@@ -98,7 +128,8 @@ pub(crate) async fn search(pool: &PgPool, q: &Query) -> Result<(Vec<pb::SearchRe
 
 /// Builds the statement. Fixed parameters: $1 check-in, $2 check-out,
 /// $3 nights, $4 guests, $5 limit (+1 to see a next page), $6 offset; then
-/// region, keyword, min and max price in that order when present.
+/// region, keyword (then the ids of the properties it matches), min and max
+/// price in that order when present.
 fn statement(q: &Query) -> String {
     let mut next = 7;
     let mut param = || {
@@ -113,9 +144,8 @@ fn statement(q: &Query) -> String {
     let relevance = match q.keyword {
         Some(_) => {
             let kw = param();
-            candidate_filters.push(format!(
-                "({kw} <% p.name OR {kw} <% p.region OR {kw} <% p.description)"
-            ));
+            let matching = param();
+            candidate_filters.push(format!("p.id = ANY({matching})"));
             // Name matches outrank region matches, which outrank description matches.
             format!(
                 "greatest(3 * word_similarity({kw}, p.name), \
