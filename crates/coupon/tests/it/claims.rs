@@ -186,12 +186,13 @@ async fn claims_outside_the_window_on_closed_or_unknown_events_get_the_right_ans
     assert!(before.user_coupon.is_none());
 
     // A window that ends two seconds from now.
-    let short = app
-        .event_between(10, Utc::now(), Utc::now() + chrono::Duration::seconds(2))
-        .await;
+    let closes_at = Utc::now() + chrono::Duration::seconds(2);
+    let short = app.event_between(10, Utc::now(), closes_at).await;
     let during = app.claim(&short.event_id, &guest(1)).await.expect("claim");
     assert_eq!(during.result, pb::ClaimResult::Claimed as i32);
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    // The condition is the clock itself: wait until the window has ended.
+    let left = (closes_at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(50)).await;
     let after = app.claim(&short.event_id, &guest(2)).await.expect("claim");
     assert_eq!(after.result, pb::ClaimResult::NotOpen as i32);
     // The guest who got one still sees it.
