@@ -16,8 +16,8 @@ pub struct CouponArgs {
     #[arg(long, env = "STAYMESH_COUPON_BATCH_WAIT", default_value = "50ms", value_parser = parse_duration)]
     pub coupon_batch_wait: Duration,
 
-    /// How long a claim waits for Kafka to acknowledge its CouponIssued
-    /// message before it writes the coupon to Postgres itself.
+    /// How long a claim's CouponIssued message may wait for Kafka's
+    /// acknowledgement before the coupon is written to Postgres directly.
     #[arg(long, env = "STAYMESH_COUPON_PUBLISH_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
     pub coupon_publish_timeout: Duration,
 
