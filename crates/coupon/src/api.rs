@@ -57,7 +57,8 @@ impl Coupons {
 
     /// An event on the wire, with the live count from Redis when it is loaded.
     async fn event_proto(&self, event: &EventRow) -> Result<pb::IssuanceEvent> {
-        let coupon = coupons::get(self.pool(), event.coupon_id).await?;
+        // Coupons never change, so the claim path's per-event cache serves here too.
+        let coupon = self.issuer.coupon_of(event.id).await?;
         let issued = if self.issuer.stock.is_loaded(event.id).await? {
             self.issuer.stock.claimed_count(event.id).await?
         } else {

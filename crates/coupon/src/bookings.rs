@@ -12,7 +12,7 @@ use staymesh_proto::common::Money;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::user_coupons::{UserCouponRow, user_coupon_columns};
+use crate::user_coupons::{UserCouponRow, select_user_coupons};
 
 /// A validated quote or reservation request.
 #[derive(Debug, Clone)]
@@ -65,10 +65,8 @@ pub(crate) fn booking_id(text: &str) -> Result<String> {
 
 async fn lock_coupon(db: &mut PgConnection, user_coupon_id: Uuid) -> Result<Option<UserCouponRow>> {
     Ok(
-        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id \
-         WHERE uc.id = $1 FOR UPDATE OF uc",
-            user_coupon_columns()
+        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(select_user_coupons(
+            "uc.id = $1 FOR UPDATE OF uc",
         )))
         .bind(user_coupon_id)
         .fetch_optional(db)
@@ -78,10 +76,8 @@ async fn lock_coupon(db: &mut PgConnection, user_coupon_id: Uuid) -> Result<Opti
 
 async fn lock_booking(db: &mut PgConnection, booking_id: &str) -> Result<Option<UserCouponRow>> {
     Ok(
-        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id \
-         WHERE uc.booking_id = $1 FOR UPDATE OF uc",
-            user_coupon_columns()
+        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(select_user_coupons(
+            "uc.booking_id = $1 FOR UPDATE OF uc",
         )))
         .bind(booking_id)
         .fetch_optional(db)
@@ -99,13 +95,10 @@ fn owned(row: Option<UserCouponRow>, u: &Use) -> Result<UserCouponRow> {
 pub(crate) async fn quote(pool: &PgPool, u: &Use) -> Result<std::result::Result<i64, String>> {
     let mut conn = pool.acquire().await?;
     let row = owned(
-        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id WHERE uc.id = $1",
-            user_coupon_columns()
-        )))
-        .bind(u.user_coupon_id)
-        .fetch_optional(&mut *conn)
-        .await?,
+        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(select_user_coupons("uc.id = $1")))
+            .bind(u.user_coupon_id)
+            .fetch_optional(&mut *conn)
+            .await?,
         u,
     )?;
     let held_by_this_booking = row.uc_booking_id.as_deref() == Some(u.booking_id.as_str());
@@ -204,13 +197,11 @@ pub(crate) async fn release(pool: &PgPool, booking_id: &str) -> Result<Option<Us
     .bind(Utc::now() >= row.coupon.valid_until)
     .execute(&mut *tx)
     .await?;
-    let released = sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id WHERE uc.id = $1",
-        user_coupon_columns()
-    )))
-    .bind(row.uc_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let released =
+        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(select_user_coupons("uc.id = $1")))
+            .bind(row.uc_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(released)
 }

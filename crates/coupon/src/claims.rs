@@ -18,9 +18,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use staymesh_platform::convert::timestamp;
+use staymesh_platform::convert::{datetime, timestamp};
 use staymesh_platform::kafka::Producer;
 use staymesh_proto::coupon as pb;
 use staymesh_proto::saga::CouponIssued;
@@ -78,7 +77,7 @@ impl Issuer {
 
     /// The coupon of `event_id` (cached after the first look-up, so the hot
     /// path asks Postgres nothing).
-    async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<CouponRow>> {
+    pub(crate) async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<CouponRow>> {
         if let Some(coupon) = self
             .coupons
             .read()
@@ -229,10 +228,7 @@ fn result_label(decision: &Decision) -> &'static str {
 
 /// Turns a stored CouponIssued back into a claim to persist.
 pub(crate) fn issued_from(message: &CouponIssued) -> Option<Issued> {
-    let issued_at = message
-        .issued_at
-        .as_ref()
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))?;
+    let issued_at = message.issued_at.as_ref().and_then(datetime)?;
     Some(Issued {
         user_coupon_id: Uuid::parse_str(&message.user_coupon_id).ok()?,
         event_id: Uuid::parse_str(&message.event_id).ok()?,

@@ -88,8 +88,17 @@ pub(crate) struct UserCouponRow {
     pub(crate) coupon: CouponRow,
 }
 
+/// `SELECT` of `UserCouponRow`s (each with its coupon) matching `condition`,
+/// which may use `uc.` and `c.` and append ORDER BY, LIMIT or FOR UPDATE.
+pub(crate) fn select_user_coupons(condition: &str) -> String {
+    format!(
+        "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id WHERE {condition}",
+        user_coupon_columns()
+    )
+}
+
 /// The columns `UserCouponRow` reads, from `user_coupon uc JOIN coupon c`.
-pub(crate) fn user_coupon_columns() -> String {
+fn user_coupon_columns() -> String {
     format!(
         "uc.id AS uc_id, uc.event_id AS uc_event_id, uc.user_id AS uc_user_id, \
          uc.state AS uc_state, uc.booking_id AS uc_booking_id, uc.discount AS uc_discount, \
@@ -153,12 +162,10 @@ pub(crate) async fn list_for_user(
         }
     };
     Ok(
-        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM user_coupon uc JOIN coupon c ON c.id = uc.coupon_id \
-         WHERE uc.user_id = $1 AND {condition} \
-         ORDER BY uc.issued_at DESC, uc.id DESC LIMIT $2 OFFSET $3",
-            user_coupon_columns()
-        )))
+        sqlx::query_as::<_, UserCouponRow>(sqlx::AssertSqlSafe(select_user_coupons(&format!(
+            "uc.user_id = $1 AND {condition} \
+             ORDER BY uc.issued_at DESC, uc.id DESC LIMIT $2 OFFSET $3"
+        ))))
         .bind(user_id)
         .bind(limit)
         .bind(offset)

@@ -105,6 +105,11 @@ pub fn page_token(offset: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
 }
 
+/// The instant of a timestamp, or `None` when it is out of range.
+pub fn datetime(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
 /// Reads a required timestamp field, recording a violation when missing or impossible.
 pub fn from_timestamp(
     value: Option<&prost_types::Timestamp>,
@@ -115,9 +120,7 @@ pub fn from_timestamp(
         violations.add(field, "is required");
         return None;
     };
-    let parsed = u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos));
+    let parsed = datetime(t);
     if parsed.is_none() {
         violations.add(field, "is not a valid timestamp");
     }
