@@ -28,23 +28,7 @@ impl Error {
     }
 }
 
-impl From<FieldViolations> for Error {
-    fn from(violations: FieldViolations) -> Self {
-        Self::Invalid(violations)
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Platform(error.into())
-    }
-}
-
-impl From<fred::error::Error> for Error {
-    fn from(error: fred::error::Error) -> Self {
-        Self::Platform(error.into())
-    }
-}
+staymesh_platform::service_error_conversions!(Error);
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
