@@ -23,6 +23,7 @@ use staymesh_platform::convert::{datetime, timestamp};
 use staymesh_platform::kafka::Producer;
 use staymesh_proto::coupon as pb;
 use staymesh_proto::saga::CouponIssued;
+use tokio::sync::{Mutex, OnceCell};
 use uuid::Uuid;
 
 use crate::coupons::{self, CouponRow};
@@ -40,8 +41,14 @@ pub(crate) struct Outcome {
 }
 
 /// An event's coupon, kept per process: events and coupons never change
-/// what a claim needs (closing is decided in Redis).
-type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<CouponRow>>>>;
+/// what a claim needs (closing is decided in Redis). Each entry is a cell that
+/// the first claim fills while every other claim of that moment waits on it,
+/// so a sale's opening burst costs Postgres one query, not one per claim.
+type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<Arc<CouponRow>>>>>>;
+
+/// One gate per event that is being loaded into Redis: claims that find the
+/// event missing queue behind one restore instead of each running their own.
+type LoadGates = Arc<RwLock<HashMap<Uuid, Arc<Mutex<()>>>>>;
 
 /// Decides and records claims.
 #[derive(Debug, Clone)]
@@ -53,6 +60,7 @@ pub(crate) struct Issuer {
     pub(crate) publish_timeout: Duration,
     pub(crate) announcer: Announcer,
     pub(crate) coupons: CouponCache,
+    loading: LoadGates,
 }
 
 impl Issuer {
@@ -72,26 +80,20 @@ impl Issuer {
             publish_timeout,
             announcer,
             coupons: CouponCache::default(),
+            loading: LoadGates::default(),
         }
     }
 
     /// The coupon of `event_id` (cached after the first look-up, so the hot
-    /// path asks Postgres nothing).
+    /// path asks Postgres nothing; concurrent first look-ups share one query).
     pub(crate) async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<CouponRow>> {
-        if let Some(coupon) = self
-            .coupons
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&event_id)
-        {
-            return Ok(coupon.clone());
-        }
-        let coupon = Arc::new(coupons::of_event(&self.pool, event_id).await?);
-        self.coupons
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(event_id, coupon.clone());
-        Ok(coupon)
+        let cell = entry(&self.coupons, event_id);
+        let coupon = cell
+            .get_or_try_init(|| async {
+                Ok::<_, Error>(Arc::new(coupons::of_event(&self.pool, event_id).await?))
+            })
+            .await?;
+        Ok(coupon.clone())
     }
 
     /// Loads the event into Redis from Postgres (first claim, or after Redis
@@ -120,8 +122,15 @@ impl Issuer {
         let offered = Uuid::now_v7();
         let mut decision = self.stock.claim(event_id, user_id, offered).await?;
         if decision == Decision::NotLoaded {
-            self.restore(event_id).await?;
+            // One restore per process at a time: whoever waited behind it
+            // finds the event loaded and asks Postgres nothing.
+            let gate = entry(&self.loading, event_id);
+            let _loading = gate.lock().await;
             decision = self.stock.claim(event_id, user_id, offered).await?;
+            if decision == Decision::NotLoaded {
+                self.restore(event_id).await?;
+                decision = self.stock.claim(event_id, user_id, offered).await?;
+            }
         }
         metrics::counter!("coupon_claims_total", "result" => result_label(&decision)).increment(1);
         let (result, user_coupon_id, issued_at) = match decision {
@@ -207,6 +216,18 @@ impl Issuer {
                 "claim neither published nor stored; the reconciler will store it from Redis");
         }
     }
+}
+
+/// The shared entry of `key`, created on first use.
+fn entry<T: Default>(map: &RwLock<HashMap<Uuid, Arc<T>>>, key: Uuid) -> Arc<T> {
+    if let Some(found) = map.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return found.clone();
+    }
+    map.write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone()
 }
 
 fn nothing(result: pb::ClaimResult) -> Outcome {

@@ -49,6 +49,17 @@ pub fn user_of(token: &str) -> &str {
     token.split_once(':').map_or(token, |(_, user)| user)
 }
 
+/// Warnings and errors of the service show in a failing test's output
+/// (`RUST_LOG` overrides the level).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 #[derive(Debug, Parser)]
 struct Args {
     #[command(flatten)]
@@ -76,6 +87,7 @@ pub async fn spawn() -> App {
 
 /// Starts the service after `configure` adjusted its settings.
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> App {
+    init_logs();
     let mut args = Args::parse_from(["test"]);
     let redis_prefix = staymesh_platform::testing::isolate(&mut args.infra);
     args.infra.postgres_pool = 32;
