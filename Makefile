@@ -15,22 +15,17 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-# service:gRPC port; metrics listen on 91xx (xx = last two digits of the gRPC port).
-SERVICES := user:50051 accommodation:50052 booking:50053 coupon:50054 point:50055 \
-            payment:50056 review:50057 queue:50058 saga:50059
-
-.PHONY: help up test lint down infra urls tools bench bench-coupons
+.PHONY: help up test lint down infra urls build tools bench bench-coupons
 
 help:
 	@echo "make up | test | lint | bench | bench-coupons | down | infra | urls"
 
-urls:
-	@echo "staymesh endpoints (127.0.0.1):"
-	@for s in $(SERVICES); do \
-	  name=$${s%%:*}; port=$${s##*:}; \
-	  printf '  %-14s grpc://127.0.0.1:%s   metrics http://127.0.0.1:91%s/metrics\n' "$$name" "$$port" "$${port: -2}"; \
-	done
-	@echo "  HTTP edge      http://127.0.0.1:8080"
+# Every service's ports come from the binary's one list of services.
+urls: build
+	@$(STAYMESH) services
+
+build:
+	cargo build --release -p staymesh
 
 infra:
 	scripts/infra.sh up
@@ -41,8 +36,7 @@ tools:
 # A signing key kept in .staymesh/ (gitignored), so tokens survive a restart of `make up`.
 JWT_ENV := .staymesh/jwt.env
 
-up: urls infra
-	cargo build --release -p staymesh
+up: infra build
 	$(STAYMESH) migrate
 	$(STAYMESH) seed
 	@test -s $(JWT_ENV) || $(STAYMESH) keygen --kid local | grep '^STAYMESH_JWT_SIGNING_KEYS=' > $(JWT_ENV)

@@ -195,6 +195,12 @@ up_postgres() {
     log "granting LOGIN CREATEDB to role $PG_ROLE"
     pg_psql -c "alter role $PG_ROLE login createdb"
   fi
+  # Tests drop their databases WITH (FORCE); an autovacuum worker still in a
+  # fresh database can only be ended by a member of pg_signal_backend.
+  if [ "$(pg_psql -c "select pg_has_role('$PG_ROLE', 'pg_signal_backend', 'member')::int")" != 1 ]; then
+    log "granting pg_signal_backend to role $PG_ROLE"
+    pg_psql -c "grant pg_signal_backend to $PG_ROLE"
+  fi
   if ! PGCONNECT_TIMEOUT=5 psql -X -q -A -t "$POSTGRES_URL" -c 'select 1' >/dev/null 2>&1; then
     log "resetting the password of role $PG_ROLE"
     pg_psql -c "alter role $PG_ROLE password '$PG_PASSWORD'"

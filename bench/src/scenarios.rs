@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate, TimeDelta, Utc};
 use prost::bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use staymesh_accommodation::seed::DEMO_HOST_ID;
+use staymesh_platform::demo::HOST_ID as DEMO_HOST_ID;
 use staymesh_proto::accommodation::accommodation_service_client::AccommodationServiceClient;
 use staymesh_proto::accommodation::{
     GetPropertyRequest, ListHostPropertiesRequest, SearchAvailabilityRequest, SearchSort,
@@ -52,7 +52,7 @@ pub(crate) async fn seeded_property_ids(channel: Channel) -> anyhow::Result<Vec<
     for _ in 0..MAX_PAGES {
         let page = client
             .list_host_properties(ListHostPropertiesRequest {
-                host_id: DEMO_HOST_ID.to_owned(),
+                host_id: DEMO_HOST_ID.to_string(),
                 page_size: 100,
                 page_token,
             })

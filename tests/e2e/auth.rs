@@ -63,9 +63,9 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
     let mut user = spawn("user");
     let mut accommodation = spawn("accommodation");
     let mut gateway = spawn("gateway");
-    wait_serving(&deployment.user_url(), &mut user, Duration::from_secs(60)).await;
+    wait_serving(&deployment.url("user"), &mut user, Duration::from_secs(60)).await;
     wait_serving(
-        &deployment.grpc_url(),
+        &deployment.url("accommodation"),
         &mut accommodation,
         Duration::from_secs(60),
     )
@@ -189,7 +189,7 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
     )
     .await;
     assert_eq!(stolen.status, 403, "{}", stolen.body);
-    let grpc = format!("127.0.0.1:{}", deployment.grpc_port);
+    let grpc = format!("127.0.0.1:{}", deployment.port("accommodation"));
     let update = json!({"propertyId": property_id, "property": {"name": "내 호텔"}}).to_string();
     let by_owner = grpcurl(&[
         "-plaintext",

@@ -47,36 +47,72 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// The environment of one isolated deployment: its own databases, Redis keys and ports.
+/// One service of a deployment and the ports it was given.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub port: u16,
+    pub metrics_port: u16,
+}
+
+/// The environment of one isolated deployment: its own databases, Redis keys,
+/// topics and ports, for every service `staymesh services` lists.
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub binary: PathBuf,
     pub prefix: String,
-    pub user_port: u16,
-    pub user_metrics_port: u16,
-    pub grpc_port: u16,
-    pub coupon_port: u16,
-    pub coupon_metrics_port: u16,
+    pub services: Vec<Service>,
     pub http_port: u16,
-    pub metrics_port: u16,
     pub gateway_metrics_port: u16,
 }
 
 impl Deployment {
     pub async fn new() -> Self {
         let tag = uuid::Uuid::now_v7().simple().to_string();
+        let binary = binary().await;
+        let listed = Command::new(&binary)
+            .args(["services", "--names"])
+            .output()
+            .await
+            .expect("staymesh services");
+        assert!(listed.status.success(), "staymesh services --names failed");
+        let services = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(|name| Service {
+                name: name.trim().to_owned(),
+                port: free_port(),
+                metrics_port: free_port(),
+            })
+            .collect();
         Self {
-            binary: binary().await,
+            binary,
             prefix: format!("e{}", &tag[tag.len() - 16..]),
-            user_port: free_port(),
-            user_metrics_port: free_port(),
-            grpc_port: free_port(),
-            coupon_port: free_port(),
-            coupon_metrics_port: free_port(),
+            services,
             http_port: free_port(),
-            metrics_port: free_port(),
             gateway_metrics_port: free_port(),
         }
+    }
+
+    fn service(&self, name: &str) -> &Service {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name} service"))
+    }
+
+    /// The gRPC port of a service.
+    pub fn port(&self, name: &str) -> u16 {
+        self.service(name).port
+    }
+
+    /// The metrics port of a service.
+    pub fn metrics_port(&self, name: &str) -> u16 {
+        self.service(name).metrics_port
+    }
+
+    /// The gRPC URL of a service.
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}", self.port(name))
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -86,29 +122,8 @@ impl Deployment {
             .env("STAYMESH_DATABASE_PREFIX", &self.prefix)
             .env("STAYMESH_REDIS_PREFIX", &self.prefix)
             .env("STAYMESH_KAFKA_PREFIX", &self.prefix)
-            .env("STAYMESH_USER_PORT", self.user_port.to_string())
-            .env(
-                "STAYMESH_USER_METRICS_PORT",
-                self.user_metrics_port.to_string(),
-            )
-            .env("STAYMESH_USER_URL", self.user_url())
             // A cheaper Argon2id keeps the debug build's log-ins quick.
             .env("STAYMESH_ARGON2_MEMORY_KIB", "1024")
-            .env("STAYMESH_ACCOMMODATION_PORT", self.grpc_port.to_string())
-            .env("STAYMESH_ACCOMMODATION_URL", self.grpc_url())
-            .env("STAYMESH_COUPON_PORT", self.coupon_port.to_string())
-            .env(
-                "STAYMESH_COUPON_METRICS_PORT",
-                self.coupon_metrics_port.to_string(),
-            )
-            .env(
-                "STAYMESH_COUPON_URL",
-                format!("http://127.0.0.1:{}", self.coupon_port),
-            )
-            .env(
-                "STAYMESH_ACCOMMODATION_METRICS_PORT",
-                self.metrics_port.to_string(),
-            )
             .env("STAYMESH_HTTP_PORT", self.http_port.to_string())
             .env(
                 "STAYMESH_GATEWAY_METRICS_PORT",
@@ -116,6 +131,16 @@ impl Deployment {
             )
             .env("STAYMESH_DRAIN_TIMEOUT", "5s")
             .kill_on_drop(true);
+        for service in &self.services {
+            let env = service.name.to_ascii_uppercase().replace('-', "_");
+            command
+                .env(format!("STAYMESH_{env}_PORT"), service.port.to_string())
+                .env(
+                    format!("STAYMESH_{env}_METRICS_PORT"),
+                    service.metrics_port.to_string(),
+                )
+                .env(format!("STAYMESH_{env}_URL"), self.url(&service.name));
+        }
         command
     }
 
@@ -140,15 +165,6 @@ impl Deployment {
             .expect("spawn staymesh")
     }
 
-    /// The accommodation service.
-    pub fn grpc_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.grpc_port)
-    }
-
-    pub fn user_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.user_port)
-    }
-
     pub fn edge(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
@@ -157,8 +173,9 @@ impl Deployment {
     pub async fn clean_up(&self) {
         let admin = std::env::var("STAYMESH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
-        for service in ["user", "accommodation", "coupon"] {
-            staymesh_platform::db::drop_database(&admin, &format!("{}_{service}", self.prefix))
+        for service in &self.services {
+            let database = format!("{}_{}", self.prefix, service.name);
+            staymesh_platform::db::drop_database(&admin, &database)
                 .await
                 .expect("drop database");
         }

@@ -1,47 +1,19 @@
-//! The public AccommodationService: validation, authorization, and calls into
-//! the catalog, calendar, search and pricing modules.
+//! The public AccommodationService on the wire: each method hands its
+//! request to the domain function of the same name in `handlers`.
 
 use sqlx::PgPool;
-use staymesh_platform::FieldViolations;
-use staymesh_platform::auth::{Role, require_role};
+use staymesh_platform::rpc::{Reply, reply};
 use staymesh_proto::accommodation as pb;
 use staymesh_proto::accommodation::accommodation_service_server::AccommodationService;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
-use crate::calendar::{self, NightSettings};
-use crate::catalog;
-use crate::convert::{self, MAX_CALENDAR_NIGHTS};
-use crate::error::{Error, Result};
 use crate::lowest_price::LowestPrices;
-use crate::search;
-use crate::time_sale;
 
 /// Shared state of the service's handlers.
 #[derive(Debug, Clone)]
 pub struct Accommodation {
     pub(crate) pool: PgPool,
     pub(crate) prices: LowestPrices,
-}
-
-impl Accommodation {
-    /// Invalidates the cached lowest price; a failure is logged, not returned,
-    /// because the change itself has committed.
-    async fn prices_changed(&self, property_id: uuid::Uuid) {
-        for attempt in 1..=3 {
-            match self.prices.invalidate(property_id).await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::error!(%error, %property_id, attempt, "lowest-price invalidation failed")
-                }
-            }
-        }
-    }
-}
-
-type Reply<T> = std::result::Result<Response<T>, Status>;
-
-fn reply<T>(result: Result<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
@@ -51,15 +23,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::CreatePropertyRequest>,
     ) -> Reply<pb::CreatePropertyResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let fields = catalog::property_fields(request.get_ref().property.as_ref(), true)?;
-        reply(
-            catalog::create_property(&self.pool, &caller.user_id, fields)
-                .await
-                .map(|property| pb::CreatePropertyResponse {
-                    property: Some(property),
-                }),
-        )
+        reply(Accommodation::create_property(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -67,16 +31,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::UpdatePropertyRequest>,
     ) -> Reply<pb::UpdatePropertyResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
-        let fields = catalog::property_fields(request.get_ref().property.as_ref(), false)?;
-        reply(
-            catalog::update_property(&self.pool, &caller, id, fields)
-                .await
-                .map(|property| pb::UpdatePropertyResponse {
-                    property: Some(property),
-                }),
-        )
+        reply(Accommodation::update_property(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -84,14 +39,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::GetPropertyRequest>,
     ) -> Reply<pb::GetPropertyResponse> {
-        let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
-        reply(
-            catalog::get_property(&self.pool, id)
-                .await
-                .map(|property| pb::GetPropertyResponse {
-                    property: Some(property),
-                }),
-        )
+        reply(Accommodation::get_property(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -99,24 +47,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::ListHostPropertiesRequest>,
     ) -> Reply<pb::ListHostPropertiesResponse> {
-        let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        v.check(!r.host_id.is_empty(), "host_id", "is required");
-        let limit = convert::page_size(r.page_size, &mut v);
-        let offset = convert::page_offset(&r.page_token, &mut v);
-        v.into_result().map_err(Error::from)?;
-        let mut properties =
-            catalog::list_host_properties(&self.pool, &r.host_id, limit + 1, offset).await?;
-        let next_page_token = if properties.len() as i64 > limit {
-            properties.truncate(limit as usize);
-            convert::page_token(offset + limit)
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::ListHostPropertiesResponse {
-            properties,
-            next_page_token,
-        }))
+        reply(Accommodation::list_host_properties(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -124,16 +55,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::CreateRoomTypeRequest>,
     ) -> Reply<pb::CreateRoomTypeResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let property_id = convert::require_id(&request.get_ref().property_id, "property_id")?;
-        let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
-        reply(
-            catalog::create_room_type(&self.pool, &caller, property_id, fields)
-                .await
-                .map(|room_type| pb::CreateRoomTypeResponse {
-                    room_type: Some(room_type),
-                }),
-        )
+        reply(Accommodation::create_room_type(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -141,16 +63,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::UpdateRoomTypeRequest>,
     ) -> Reply<pb::UpdateRoomTypeResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let id = convert::require_id(&request.get_ref().room_type_id, "room_type_id")?;
-        let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
-        reply(
-            catalog::update_room_type(&self.pool, &caller, id, fields)
-                .await
-                .map(|room_type| pb::UpdateRoomTypeResponse {
-                    room_type: Some(room_type),
-                }),
-        )
+        reply(Accommodation::update_room_type(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -158,43 +71,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::SetCalendarRequest>,
     ) -> Reply<pb::SetCalendarResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
-        let nights = convert::range(r.range.as_ref(), "range", MAX_CALENDAR_NIGHTS, true, &mut v);
-        let price = convert::won(r.price.as_ref(), "price", &mut v);
-        v.check(
-            r.rooms_for_sale >= 0,
-            "rooms_for_sale",
-            "must not be negative",
-        );
-        v.into_result().map_err(Error::from)?;
-        let (Some(room_type_id), Some(nights), Some(price)) = (room_type_id, nights, price) else {
-            return Err(Status::invalid_argument("invalid request"));
-        };
-        let room = catalog::room_type(&self.pool, room_type_id).await?;
-        catalog::ensure_owner(&self.pool, &caller, room.property_id).await?;
-        if r.rooms_for_sale > room.total_rooms {
-            return Err(Error::invalid(
-                "rooms_for_sale",
-                format!(
-                    "must be at most the room type's total_rooms ({})",
-                    room.total_rooms
-                ),
-            )
-            .into());
-        }
-        let settings = NightSettings {
-            price,
-            rooms_for_sale: r.rooms_for_sale,
-            closed: r.closed,
-        };
-        let updated = calendar::set_nights(&self.pool, room_type_id, nights, settings).await?;
-        self.prices_changed(room.property_id).await;
-        Ok(Response::new(pb::SetCalendarResponse {
-            nights_updated: updated as i32,
-        }))
+        reply(Accommodation::set_calendar(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -202,26 +79,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::GetCalendarRequest>,
     ) -> Reply<pb::GetCalendarResponse> {
-        let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
-        let nights = convert::range(
-            r.range.as_ref(),
-            "range",
-            MAX_CALENDAR_NIGHTS,
-            false,
-            &mut v,
-        );
-        v.into_result().map_err(Error::from)?;
-        let (Some(room_type_id), Some(nights)) = (room_type_id, nights) else {
-            return Err(Status::invalid_argument("invalid request"));
-        };
-        catalog::room_type(&self.pool, room_type_id).await?;
-        reply(
-            calendar::get_nights(&self.pool, room_type_id, nights)
-                .await
-                .map(|nights| pb::GetCalendarResponse { nights }),
-        )
+        reply(Accommodation::get_calendar(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -229,17 +87,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::SearchAvailabilityRequest>,
     ) -> Reply<pb::SearchAvailabilityResponse> {
-        let query = search_query(request.get_ref())?;
-        let (results, more) = search::search(&self.pool, &query).await?;
-        let next_page_token = if more {
-            convert::page_token(query.offset + query.limit)
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::SearchAvailabilityResponse {
-            results,
-            next_page_token,
-        }))
+        reply(Accommodation::search_availability(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -247,48 +95,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::CreateTimeSaleRequest>,
     ) -> Reply<pb::CreateTimeSaleResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        let property_id = convert::id(&r.property_id, "property_id", &mut v);
-        let room_type_id = if r.room_type_id.is_empty() {
-            None
-        } else {
-            convert::id(&r.room_type_id, "room_type_id", &mut v)
-        };
-        v.check(
-            (1..=90).contains(&r.discount_percent),
-            "discount_percent",
-            "must be between 1 and 90",
-        );
-        let starts_at = convert::from_timestamp(r.starts_at.as_ref(), "starts_at", &mut v);
-        let ends_at = convert::from_timestamp(r.ends_at.as_ref(), "ends_at", &mut v);
-        if let (Some(starts), Some(ends)) = (starts_at, ends_at) {
-            v.check(ends > starts, "ends_at", "must be after starts_at");
-            v.check(
-                ends > chrono::Utc::now(),
-                "ends_at",
-                "must be in the future",
-            );
-        }
-        v.into_result().map_err(Error::from)?;
-        let (Some(property_id), Some(starts_at), Some(ends_at)) = (property_id, starts_at, ends_at)
-        else {
-            return Err(Status::invalid_argument("invalid request"));
-        };
-        catalog::ensure_owner(&self.pool, &caller, property_id).await?;
-        let sale = time_sale::NewSale {
-            property_id,
-            room_type_id,
-            discount_percent: r.discount_percent,
-            starts_at,
-            ends_at,
-        };
-        let created = time_sale::create(&self.pool, sale).await?;
-        self.prices_changed(property_id).await;
-        Ok(Response::new(pb::CreateTimeSaleResponse {
-            time_sale: Some(created),
-        }))
+        reply(Accommodation::create_time_sale(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -296,15 +103,7 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::EndTimeSaleRequest>,
     ) -> Reply<pb::EndTimeSaleResponse> {
-        let caller = require_role(&request, &[Role::Host])?;
-        let id = convert::require_id(&request.get_ref().time_sale_id, "time_sale_id")?;
-        let property_id = time_sale::property_of(&self.pool, id).await?;
-        catalog::ensure_owner(&self.pool, &caller, property_id).await?;
-        let ended = time_sale::end(&self.pool, id).await?;
-        self.prices_changed(property_id).await;
-        Ok(Response::new(pb::EndTimeSaleResponse {
-            time_sale: Some(ended),
-        }))
+        reply(Accommodation::end_time_sale(self, request).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -312,62 +111,6 @@ impl AccommodationService for Accommodation {
         &self,
         request: Request<pb::GetLowestPriceRequest>,
     ) -> Reply<pb::GetLowestPriceResponse> {
-        let id = convert::require_id(&request.get_ref().property_id, "property_id")?;
-        // NOT_FOUND for an unknown property rather than an empty price.
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM property WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(Error::from)?;
-        if !exists {
-            return Err(Error::not_found("property", id.to_string()).into());
-        }
-        reply(self.prices.get(&self.pool, id).await)
+        reply(Accommodation::get_lowest_price(self, request).await)
     }
-}
-
-/// Validates a search request.
-fn search_query(r: &pb::SearchAvailabilityRequest) -> Result<search::Query> {
-    let mut v = FieldViolations::new();
-    let stay = convert::stay(r.check_in.as_ref(), r.check_out.as_ref(), &mut v);
-    v.check(
-        (1..=50).contains(&r.guests),
-        "guests",
-        "must be between 1 and 50",
-    );
-    v.check(r.min_price >= 0, "min_price", "must not be negative");
-    v.check(r.max_price >= 0, "max_price", "must not be negative");
-    if r.max_price > 0 {
-        v.check(
-            r.min_price <= r.max_price,
-            "max_price",
-            "must be at least min_price",
-        );
-    }
-    v.check(
-        r.keyword.chars().count() <= 100,
-        "keyword",
-        "at most 100 characters",
-    );
-    let sort = pb::SearchSort::try_from(r.sort).unwrap_or_else(|_| {
-        v.add("sort", "unknown sort order");
-        pb::SearchSort::Unspecified
-    });
-    let limit = convert::page_size(r.page_size, &mut v);
-    let offset = convert::page_offset(&r.page_token, &mut v);
-    v.into_result()?;
-    let stay = stay.ok_or_else(|| Error::invalid("check_in", "is required"))?;
-    let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    Ok(search::Query {
-        region: non_empty(&r.region),
-        keyword: non_empty(&r.keyword),
-        stay,
-        guests: r.guests,
-        min_price: (r.min_price > 0).then_some(r.min_price),
-        max_price: (r.max_price > 0).then_some(r.max_price),
-        sort,
-        limit,
-        offset,
-    })
 }

@@ -7,7 +7,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::{Nights, money, to_proto_date};
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 /// What SetCalendar writes on every night of its range.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::{self, money, timestamp};
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 const MAX_TEXT: usize = 200;
 const MAX_DESCRIPTION: usize = 5000;
@@ -243,6 +243,16 @@ pub(crate) async fn update_property(
     .execute(pool)
     .await?;
     get_property(pool, id).await
+}
+
+/// Whether a property exists.
+pub(crate) async fn property_exists(pool: &PgPool, id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM property WHERE id = $1)")
+            .bind(id)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// A property with its room types.

@@ -4,13 +4,10 @@
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use staymesh_platform::FieldViolations;
 use staymesh_proto::common;
-use uuid::Uuid;
 
 pub(crate) use staymesh_platform::convert::{
-    from_timestamp, id, money, page_offset, page_size, page_token, timestamp, won,
+    from_timestamp, id, money, page_token, timestamp, won,
 };
-
-use crate::error::{Error, Result};
 
 /// The calendar reaches at most this many nights ahead, and one SetCalendar
 /// or GetCalendar call covers at most this many nights.
@@ -145,18 +142,8 @@ pub(crate) fn range(
     )
 }
 
-/// Parses one required id, failing with INVALID_ARGUMENT.
-pub(crate) fn require_id(value: &str, field: &str) -> Result<Uuid> {
-    let mut violations = FieldViolations::new();
-    let parsed = id(value, field, &mut violations);
-    violations.into_result()?;
-    parsed.ok_or_else(|| Error::invalid(field, "is required"))
-}
-
 #[cfg(test)]
 mod tests {
-    use staymesh_platform::convert::DEFAULT_PAGE_SIZE;
-
     use super::*;
 
     fn d(year: i32, month: i32, day: i32) -> common::Date {
@@ -181,28 +168,5 @@ mod tests {
         let mut v = FieldViolations::new();
         let ok = stay(Some(&d(2030, 1, 1)), Some(&d(2030, 1, 31)), &mut v);
         assert_eq!(ok.map(|n| n.count()), Some(30));
-    }
-
-    #[test]
-    fn page_tokens_round_trip_and_reject_garbage() {
-        let mut v = FieldViolations::new();
-        assert_eq!(page_offset(&page_token(40), &mut v), 40);
-        assert!(v.is_empty());
-        page_offset("garbage!", &mut v);
-        assert_eq!(
-            v.iter().next().map(|f| f.field.as_str()),
-            Some("page_token")
-        );
-    }
-
-    #[test]
-    fn page_sizes_are_bounded() {
-        let mut v = FieldViolations::new();
-        assert_eq!(page_size(0, &mut v), DEFAULT_PAGE_SIZE);
-        assert_eq!(page_size(100, &mut v), 100);
-        assert!(v.is_empty());
-        page_size(101, &mut v);
-        page_size(-1, &mut v);
-        assert_eq!(v.iter().count(), 2);
     }
 }

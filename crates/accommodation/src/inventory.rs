@@ -9,7 +9,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::{Nights, money, to_proto_date};
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct HoldRow {

@@ -10,7 +10,7 @@ mod api;
 mod calendar;
 mod catalog;
 mod convert;
-mod error;
+mod handlers;
 mod inventory;
 mod inventory_api;
 mod lowest_price;
@@ -25,19 +25,46 @@ use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
+use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
-use staymesh_proto::accommodation::accommodation_service_server::AccommodationServiceServer;
-use staymesh_proto::accommodation::inventory_service_server::InventoryServiceServer;
+use staymesh_proto::accommodation::accommodation_service_server::{
+    self, AccommodationServiceServer,
+};
+use staymesh_proto::accommodation::inventory_service_server::{self, InventoryServiceServer};
 use tokio::net::TcpListener;
 
 pub use api::Accommodation;
-pub use error::Error;
 pub use lowest_price::LowestPrices;
+pub use staymesh_platform::rpc::Error;
 
 /// The service's name: its database suffix, metrics label and log field.
 pub const SERVICE: &str = "accommodation";
-/// Local gRPC port.
-pub const DEFAULT_PORT: u16 = 50052;
+
+/// How the binary runs, migrates and seeds this service.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    name: SERVICE,
+    about: "Run the accommodation service (gRPC): listings, calendar, search, holds",
+    port: 50052,
+    grpc_services: &[
+        accommodation_service_server::SERVICE_NAME,
+        inventory_service_server::SERVICE_NAME,
+    ],
+    edge_services: &[accommodation_service_server::SERVICE_NAME],
+    migrator: &MIGRATOR,
+    args: service::no_args,
+    prepare: |_| Ok(service::ready((), launch)),
+    seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+};
+
+async fn launch((): (), launch: Launch) -> Result<(), Error> {
+    let settings = Settings {
+        redis_prefix: launch.infra.redis_prefix_for(SERVICE),
+        infra: launch.infra,
+        server: launch.server,
+        token_verifier: launch.token_verifier,
+    };
+    run(settings, launch.listener, launch.shutdown).await
+}
 
 /// This service's schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

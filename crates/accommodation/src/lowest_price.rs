@@ -16,7 +16,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::{money, timestamp, today};
-use crate::error::Result;
+use staymesh_platform::rpc::Result;
 
 /// How far ahead the lowest price looks.
 pub(crate) const WINDOW_NIGHTS: i32 = 30;

@@ -9,7 +9,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::{Nights, money};
-use crate::error::Result;
+use staymesh_platform::rpc::Result;
 
 /// A validated search.
 #[derive(Debug, Clone)]

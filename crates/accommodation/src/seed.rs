@@ -7,15 +7,27 @@ use chrono::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
+use staymesh_platform::service::{BoxError, Seeding};
 use uuid::Uuid;
 
 use crate::catalog::{self, PropertyFields, RoomTypeFields};
 use crate::convert::today;
-use crate::error::Result;
+use staymesh_platform::rpc::Result;
 
-/// The host that owns the demo properties (the user service's seed creates
-/// the matching account).
-pub const DEMO_HOST_ID: &str = "0190c0de-0000-7000-8000-000000000002";
+/// `staymesh seed`'s part: `seeding.properties` demo properties of the demo host.
+pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
+    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let total = seeding.properties as usize;
+    let progress = seeding.progress.clone();
+    let created = seed(&pool, total, &move |done| {
+        progress(done as u64, total as u64)
+    })
+    .await?;
+    Ok(vec![format!(
+        "demo data: {total} properties ({created} new), host {}",
+        staymesh_platform::demo::HOST_ID
+    )])
+}
 
 const REGIONS: &[(&str, &str)] = &[
     ("서울", "Seoul"),
@@ -144,7 +156,13 @@ async fn seed_property(tx: &mut sqlx::PgConnection, index: usize) -> Result<Vec<
         check_out_time: "11:00".to_owned(),
     };
     let id = property_id(index);
-    catalog::insert_property(&mut *tx, id, DEMO_HOST_ID, fields).await?;
+    catalog::insert_property(
+        &mut *tx,
+        id,
+        &staymesh_platform::demo::HOST_ID.to_string(),
+        fields,
+    )
+    .await?;
     // A rating so sorting by rating has something to sort until reviews exist.
     sqlx::query("UPDATE property SET rating = $2, review_count = $3 WHERE id = $1")
         .bind(id)

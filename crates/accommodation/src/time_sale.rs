@@ -7,7 +7,7 @@ use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
 use crate::convert::timestamp;
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 /// A validated new sale.
 #[derive(Debug, Clone)]

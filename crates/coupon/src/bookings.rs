@@ -11,8 +11,8 @@ use staymesh_platform::db::is_unique_violation;
 use staymesh_proto::common::Money;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
 use crate::user_coupons::{UserCouponRow, select_user_coupons};
+use staymesh_platform::rpc::{Error, Result};
 
 /// A validated quote or reservation request.
 #[derive(Debug, Clone)]

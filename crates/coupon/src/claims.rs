@@ -27,11 +27,11 @@ use tokio::sync::{Mutex, OnceCell};
 use uuid::Uuid;
 
 use crate::coupons::{self, CouponRow};
-use crate::error::{Error, Result};
 use crate::events::{self, EventRow};
 use crate::lifecycle::Announcer;
 use crate::stock::{Claim, Decision, Stock};
 use crate::user_coupons::{self, Issued};
+use staymesh_platform::rpc::{Error, Result};
 
 /// What a claim came to.
 #[derive(Debug)]

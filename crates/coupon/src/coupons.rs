@@ -9,7 +9,7 @@ use staymesh_proto::coupon as pb;
 use uuid::Uuid;
 
 use crate::discount::{Rule, Terms};
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 /// One row of `coupon`.
 #[derive(Debug, Clone, sqlx::FromRow)]

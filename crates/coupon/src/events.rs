@@ -9,8 +9,8 @@ use staymesh_proto::coupon as pb;
 use uuid::Uuid;
 
 use crate::coupons::CouponRow;
-use crate::error::{Error, Result};
 use crate::stock::Window;
+use staymesh_platform::rpc::{Error, Result};
 
 /// Largest quantity of one event.
 const MAX_QUANTITY: i32 = 1_000_000;

@@ -14,8 +14,8 @@ mod config;
 mod consumer;
 mod coupons;
 mod discount;
-mod error;
 mod events;
+mod handlers;
 mod lifecycle;
 mod reconcile;
 pub mod seed;
@@ -31,22 +31,47 @@ use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::{self, BatchSettings, Consumer, OutboxRelay, Producer};
 use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
+use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
-use staymesh_proto::coupon::coupon_booking_service_server::CouponBookingServiceServer;
-use staymesh_proto::coupon::coupon_service_server::CouponServiceServer;
+use staymesh_proto::coupon::coupon_booking_service_server::{self, CouponBookingServiceServer};
+use staymesh_proto::coupon::coupon_service_server::{self, CouponServiceServer};
 use tokio::net::TcpListener;
 
 pub use api::Coupons;
 pub use config::CouponArgs;
-pub use error::Error;
+pub use staymesh_platform::rpc::Error;
 // Public so `staymesh-bench` can run the very script claims run, under
 // redis-benchmark, as the ceiling for ClaimCoupon.
 pub use stock::CLAIM_SCRIPT;
 
 /// The service's name: its database suffix, metrics label and log field.
 pub const SERVICE: &str = "coupon";
-/// Local gRPC port.
-pub const DEFAULT_PORT: u16 = 50054;
+
+/// How the binary runs, migrates and seeds this service.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    name: SERVICE,
+    about: "Run the coupon service (gRPC, with its Kafka batch writer)",
+    port: 50054,
+    grpc_services: &[
+        coupon_service_server::SERVICE_NAME,
+        coupon_booking_service_server::SERVICE_NAME,
+    ],
+    edge_services: &[coupon_service_server::SERVICE_NAME],
+    migrator: &MIGRATOR,
+    args: <CouponArgs as clap::Args>::augment_args,
+    prepare: |matches| {
+        Ok(service::ready(
+            service::own_args::<CouponArgs>(matches)?,
+            launch,
+        ))
+    },
+    seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+};
+
+async fn launch(args: CouponArgs, launch: Launch) -> Result<(), Error> {
+    let settings = Settings::new(launch.infra, launch.server, args, launch.token_verifier);
+    run(settings, launch.listener, launch.shutdown).await
+}
 
 /// This service's schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -155,7 +180,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     let args = &settings.coupon;
     let webhook = webhook::Webhook::from_config(&args.coupon_webhook_url)
-        .map_err(|e| Error::Platform(staymesh_platform::Error::Config(e)))?;
+        .map_err(|e| Error::Infra(staymesh_platform::Error::Config(e)))?;
     let connected = wait_for_dependencies(&settings, &shutdown).await?;
     let Some((pool, redis)) = connected else {
         return Ok(());

@@ -17,9 +17,9 @@ use staymesh_proto::coupon as pb;
 use staymesh_proto::saga::IssuanceEventStateChanged;
 use uuid::Uuid;
 
-use crate::error::Result;
 use crate::events::{self, EVENT_COLUMNS, EventRow};
 use crate::webhook::Webhook;
+use staymesh_platform::rpc::Result;
 
 /// Announces state changes.
 #[derive(Debug, Clone)]

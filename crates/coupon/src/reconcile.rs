@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::claims::Issuer;
 use crate::coupons;
-use crate::error::Result;
 use crate::user_coupons::{self, Issued};
+use staymesh_platform::rpc::Result;
 
 /// What a reconciliation found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,9 +3,10 @@
 //! fixed ids, and a second run adds nothing.
 
 use sqlx::PgPool;
+use staymesh_platform::service::{BoxError, Seeding};
 use uuid::Uuid;
 
-use crate::error::Result;
+use staymesh_platform::rpc::Result;
 
 /// The demo coupon: 10% off, at most 20,000 won, on bookings from 50,000 won.
 pub const DEMO_COUPON_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_00000000c001);
@@ -40,4 +41,14 @@ pub async fn seed(pool: &PgPool, admin_id: &str) -> Result<bool> {
     .await?;
     tx.commit().await?;
     Ok(created)
+}
+
+/// `staymesh seed`'s part: the demo coupon and event, made by the demo admin.
+pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
+    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let created = seed(&pool, &staymesh_platform::demo::ADMIN_ID.to_string()).await?;
+    Ok(vec![format!(
+        "demo coupon event {DEMO_EVENT_ID} (1,000 coupons){}",
+        if created { " (new)" } else { "" }
+    )])
 }

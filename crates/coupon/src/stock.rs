@@ -12,7 +12,7 @@ use fred::prelude::*;
 use staymesh_platform::redis::RedisPool;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use staymesh_platform::rpc::{Error, Result};
 
 /// Decides one claim. KEYS: meta, claimed, stock. ARGV: user, user coupon id.
 /// Returns `M` (event not loaded), `A:<id>:<ms>` (already claimed),

@@ -8,7 +8,7 @@ use staymesh_proto::coupon as pb;
 use uuid::Uuid;
 
 use crate::coupons::{CouponRow, coupon_columns};
-use crate::error::Result;
+use staymesh_platform::rpc::Result;
 
 /// A claim to persist.
 #[derive(Debug, Clone, PartialEq, Eq)]

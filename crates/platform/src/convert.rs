@@ -68,6 +68,52 @@ pub fn id(value: &str, field: &str, violations: &mut FieldViolations) -> Option<
     }
 }
 
+/// Parses one required id field: a missing or malformed id is INVALID_ARGUMENT
+/// naming the field.
+pub fn require_id(value: &str, field: &str) -> Result<Uuid, FieldViolations> {
+    let mut violations = FieldViolations::new();
+    match id(value, field, &mut violations) {
+        Some(parsed) => Ok(parsed),
+        None => Err(violations),
+    }
+}
+
+/// One page of a list call: how many rows and from where, read from the
+/// request's `page_size` and opaque `page_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    /// Reads `page_size` (0: the default, else 1 to 100) and `page_token`,
+    /// recording violations of either.
+    pub fn parse(page_size_value: i32, token: &str, violations: &mut FieldViolations) -> Self {
+        Self {
+            limit: page_size(page_size_value, violations),
+            offset: page_offset(token, violations),
+        }
+    }
+
+    /// Rows to fetch: one more than the page holds, to learn whether another follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page's rows out of the `fetch()` fetched, and the next page's
+    /// token (empty on the last page).
+    pub fn finish<T>(&self, mut rows: Vec<T>) -> (Vec<T>, String) {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        if rows.len() > limit {
+            rows.truncate(limit);
+            (rows, page_token(self.offset + self.limit))
+        } else {
+            (rows, String::new())
+        }
+    }
+}
+
 /// Page size: 0 means the default; otherwise 1 to 100.
 pub fn page_size(value: i32, violations: &mut FieldViolations) -> i64 {
     match i64::from(value) {
@@ -125,4 +171,54 @@ pub fn from_timestamp(
         violations.add(field, "is not a valid timestamp");
     }
     parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        let mut v = FieldViolations::new();
+        assert_eq!(page_offset(&page_token(40), &mut v), 40);
+        assert!(v.is_empty());
+        page_offset("garbage!", &mut v);
+        assert_eq!(
+            v.iter().next().map(|f| f.field.as_str()),
+            Some("page_token")
+        );
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        let mut v = FieldViolations::new();
+        assert_eq!(page_size(0, &mut v), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(100, &mut v), 100);
+        assert!(v.is_empty());
+        page_size(101, &mut v);
+        page_size(-1, &mut v);
+        assert_eq!(v.iter().count(), 2);
+    }
+
+    #[test]
+    fn a_page_trims_the_extra_row_and_points_past_itself() {
+        let mut v = FieldViolations::new();
+        let page = Page::parse(2, &page_token(4), &mut v);
+        assert_eq!(page.fetch(), 3);
+        let (rows, next) = page.finish(vec![1, 2, 3]);
+        assert_eq!(rows, [1, 2]);
+        assert_eq!(page_offset(&next, &mut v), 6);
+        assert_eq!(page.finish(vec![1, 2]), (vec![1, 2], String::new()));
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn ids_name_their_field_and_never_default() {
+        let error = require_id("not-a-uuid", "event_id").expect_err("refused");
+        assert_eq!(
+            error.iter().next().map(|f| f.field.as_str()),
+            Some("event_id")
+        );
+        assert!(require_id("", "event_id").is_err());
+    }
 }

@@ -71,34 +71,6 @@ impl From<Error> for Status {
     }
 }
 
-/// The conversions every service's error enum needs, for an enum with the
-/// variants `Invalid(FieldViolations)` and `Platform(staymesh_platform::Error)`:
-/// bad input from the validators, and Postgres and Redis faults through the
-/// platform's error (so their statuses are decided in one place). The calling
-/// crate depends on sqlx and fred, as every service does.
-#[macro_export]
-macro_rules! service_error_conversions {
-    ($error:ty) => {
-        impl From<$crate::FieldViolations> for $error {
-            fn from(violations: $crate::FieldViolations) -> Self {
-                Self::Invalid(violations)
-            }
-        }
-
-        impl From<sqlx::Error> for $error {
-            fn from(error: sqlx::Error) -> Self {
-                Self::Platform(error.into())
-            }
-        }
-
-        impl From<fred::error::Error> for $error {
-            fn from(error: fred::error::Error) -> Self {
-                Self::Platform(error.into())
-            }
-        }
-    };
-}
-
 /// INTERNAL, logging the cause but telling the caller nothing about it.
 pub fn internal(cause: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %cause, "internal error");

@@ -1,11 +1,14 @@
 //! Command line and environment: every flag also reads a `STAYMESH_*` variable.
+//! The fixed part is derived here; each service adds its subcommand, its own
+//! settings and its `STAYMESH_<NAME>_PORT`, `_METRICS_PORT` and `_URL`.
 
-use clap::{Args, Parser, Subcommand};
-use staymesh_coupon::CouponArgs;
+use clap::{Arg, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use staymesh_platform::auth::jwks::AuthArgs;
+use staymesh_platform::service::Descriptor;
 use staymesh_platform::telemetry::LogFormat;
 use staymesh_platform::{InfraArgs, ServerArgs};
-use staymesh_user::UserArgs;
+
+use crate::services::SERVICES;
 
 /// staymesh: an accommodation-booking platform as a gRPC service mesh.
 #[derive(Debug, Parser)]
@@ -16,13 +19,9 @@ pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
     #[command(flatten)]
-    pub(crate) ports: Ports,
-    #[command(flatten)]
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
-    pub(crate) user: UserArgs,
-    #[command(flatten)]
-    pub(crate) coupon: CouponArgs,
+    pub(crate) edge: EdgeArgs,
     /// Log format.
     #[arg(
         long,
@@ -32,18 +31,13 @@ pub(crate) struct Cli {
         global = true
     )]
     pub(crate) log_format: LogFormat,
+    /// `None` when the subcommand is a service's (`staymesh coupon`).
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the user service (gRPC): accounts, log-in, tokens, JWKS.
-    User,
-    /// Run the accommodation service (gRPC).
-    Accommodation,
-    /// Run the coupon service (gRPC, with its Kafka batch writer).
-    Coupon,
     /// Run the HTTP edge (REST/JSON to gRPC, OpenAPI).
     Gateway,
     /// Run every service and the edge in one process.
@@ -54,20 +48,23 @@ pub(crate) enum Command {
     Seed(SeedArgs),
     /// Print a new token signing key for STAYMESH_JWT_SIGNING_KEYS, then exit.
     Keygen(KeygenArgs),
+    /// List the services with their ports, URLs and gRPC services, then exit.
+    Services(ServicesArgs),
+    /// Print every setting with its variable and default, then exit.
+    Config(ConfigArgs),
 }
 
 impl Command {
     /// The service name telemetry reports.
-    pub(crate) fn name(&self) -> &'static str {
+    pub(crate) fn telemetry_name(&self) -> &'static str {
         match self {
-            Self::User => "staymesh-user",
-            Self::Accommodation => "staymesh-accommodation",
-            Self::Coupon => "staymesh-coupon",
             Self::Gateway => "staymesh-gateway",
             Self::All => "staymesh",
             Self::Migrate => "staymesh-migrate",
             Self::Seed(_) => "staymesh-seed",
             Self::Keygen(_) => "staymesh-keygen",
+            Self::Services(_) => "staymesh-services",
+            Self::Config(_) => "staymesh-config",
         }
     }
 }
@@ -87,50 +84,23 @@ pub(crate) struct KeygenArgs {
     pub(crate) kid: Option<String>,
 }
 
-/// Where each part listens, and where the edge finds the services.
+#[derive(Debug, Args)]
+pub(crate) struct ServicesArgs {
+    /// Only the names, one a line (for scripts).
+    #[arg(long)]
+    pub(crate) names: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    /// As the Markdown table README.md carries.
+    #[arg(long)]
+    pub(crate) markdown: bool,
+}
+
+/// Where the HTTP edge listens.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct Ports {
-    /// gRPC port of the user service (metrics on 91xx, xx its last two digits).
-    #[arg(
-        long,
-        env = "STAYMESH_USER_PORT",
-        default_value_t = 50051,
-        global = true
-    )]
-    pub(crate) user_port: u16,
-    /// Metrics port of the user service (default 91xx, xx the gRPC port's last two digits).
-    #[arg(long, env = "STAYMESH_USER_METRICS_PORT", global = true)]
-    pub(crate) user_metrics_port: Option<u16>,
-    /// gRPC port of the accommodation service (metrics on 91xx, xx its last two digits).
-    #[arg(
-        long,
-        env = "STAYMESH_ACCOMMODATION_PORT",
-        default_value_t = 50052,
-        global = true
-    )]
-    pub(crate) accommodation_port: u16,
-    /// Metrics port of the accommodation service (default 91xx, xx the gRPC port's last two digits).
-    #[arg(long, env = "STAYMESH_ACCOMMODATION_METRICS_PORT", global = true)]
-    pub(crate) accommodation_metrics_port: Option<u16>,
-    /// gRPC port of the coupon service (metrics on 91xx, xx its last two digits).
-    #[arg(
-        long,
-        env = "STAYMESH_COUPON_PORT",
-        default_value_t = 50054,
-        global = true
-    )]
-    pub(crate) coupon_port: u16,
-    /// Metrics port of the coupon service (default 91xx, xx the gRPC port's last two digits).
-    #[arg(long, env = "STAYMESH_COUPON_METRICS_PORT", global = true)]
-    pub(crate) coupon_metrics_port: Option<u16>,
-    /// Where the edge reaches the coupon service.
-    #[arg(
-        long,
-        env = "STAYMESH_COUPON_URL",
-        default_value = "http://127.0.0.1:50054",
-        global = true
-    )]
-    pub(crate) coupon_url: String,
+pub(crate) struct EdgeArgs {
     /// HTTP port of the edge.
     #[arg(
         long,
@@ -147,34 +117,84 @@ pub(crate) struct Ports {
         global = true
     )]
     pub(crate) gateway_metrics_port: u16,
-    /// Where the edge reaches the accommodation service.
-    #[arg(
-        long,
-        env = "STAYMESH_ACCOMMODATION_URL",
-        default_value = "http://127.0.0.1:50052",
-        global = true
-    )]
-    pub(crate) accommodation_url: String,
 }
 
-impl Ports {
-    pub(crate) fn user_metrics(&self) -> u16 {
-        self.user_metrics_port
-            .unwrap_or_else(|| metrics_port(self.user_port))
+/// The whole command line: the derived part plus every service's.
+pub(crate) fn command() -> clap::Command {
+    let mut command = Cli::command()
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    for service in SERVICES {
+        command = (service.args)(command)
+            .args(endpoint_args(service))
+            .subcommand(clap::Command::new(service.name).about(service.about));
     }
-
-    pub(crate) fn coupon_metrics(&self) -> u16 {
-        self.coupon_metrics_port
-            .unwrap_or_else(|| metrics_port(self.coupon_port))
-    }
-
-    pub(crate) fn accommodation_metrics(&self) -> u16 {
-        self.accommodation_metrics_port
-            .unwrap_or_else(|| metrics_port(self.accommodation_port))
-    }
+    command
 }
 
-/// The metrics port of a gRPC port: 91xx, xx its last two digits.
-fn metrics_port(grpc_port: u16) -> u16 {
-    9100 + grpc_port % 100
+/// Parses the command line; the matches also hold every service's settings.
+pub(crate) fn parse() -> Result<(Cli, ArgMatches), clap::Error> {
+    let matches = command().try_get_matches()?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
+}
+
+/// `--<name>-port`, `--<name>-metrics-port` and `--<name>-url` of a service.
+fn endpoint_args(service: &Descriptor) -> [Arg; 3] {
+    let (name, env) = (service.name, service.env_name());
+    let port = service.port;
+    [
+        Arg::new(format!("{name}_port"))
+            .long(format!("{name}-port"))
+            .env(format!("STAYMESH_{env}_PORT"))
+            .value_parser(clap::value_parser!(u16))
+            .default_value(port.to_string())
+            .global(true)
+            .help(format!("gRPC port of the {name} service")),
+        Arg::new(format!("{name}_metrics_port"))
+            .long(format!("{name}-metrics-port"))
+            .env(format!("STAYMESH_{env}_METRICS_PORT"))
+            .value_parser(clap::value_parser!(u16))
+            .global(true)
+            .help(format!(
+                "Metrics port of the {name} service (default 91xx, xx the gRPC port's last two digits)"
+            )),
+        Arg::new(format!("{name}_url"))
+            .long(format!("{name}-url"))
+            .env(format!("STAYMESH_{env}_URL"))
+            .default_value(format!("http://127.0.0.1:{port}"))
+            .global(true)
+            .help(format!(
+                "Where the edge and the other services reach the {name} service"
+            )),
+    ]
+}
+
+/// Where one service listens and answers, as configured.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) port: u16,
+    pub(crate) metrics_port: u16,
+    pub(crate) url: String,
+}
+
+impl Endpoint {
+    pub(crate) fn of(service: &Descriptor, matches: &ArgMatches) -> Self {
+        let name = service.name;
+        let port = matches
+            .get_one::<u16>(&format!("{name}_port"))
+            .copied()
+            .unwrap_or(service.port);
+        Self {
+            port,
+            metrics_port: matches
+                .get_one::<u16>(&format!("{name}_metrics_port"))
+                .copied()
+                .unwrap_or_else(|| Descriptor::metrics_port_of(port)),
+            url: matches
+                .get_one::<String>(&format!("{name}_url"))
+                .cloned()
+                .unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+        }
+    }
 }

@@ -4,20 +4,22 @@
 //! databases.
 
 mod cli;
+mod config;
 mod mesh;
 mod seed;
+mod services;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::ArgMatches;
 use staymesh_platform::Shutdown;
 
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     // A bad flag or environment value fails start-up with one clear line.
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let (cli, matches) = match cli::parse() {
+        Ok(parsed) => parsed,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             return ExitCode::SUCCESS;
@@ -39,7 +41,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, matches)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("staymesh: {e:#}");
@@ -48,29 +50,42 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let name = cli.command.name();
-    if let Command::Keygen(args) = &cli.command {
-        // Plain output for scripts: no telemetry, nothing to connect to.
-        keygen(args);
-        return Ok(());
-    }
-    let _telemetry = staymesh_platform::telemetry::init(name, cli.log_format)?;
+async fn run(cli: Cli, matches: ArgMatches) -> anyhow::Result<()> {
+    let service = matches.subcommand_name().and_then(services::find);
     match &cli.command {
-        Command::Migrate => mesh::migrate(&cli).await,
-        Command::Seed(args) => seed::run(&cli, args).await,
-        Command::Keygen(_) => Ok(()),
-        Command::User => serve_one(&cli, mesh::Part::User).await,
-        Command::Accommodation => serve_one(&cli, mesh::Part::Accommodation).await,
-        Command::Coupon => serve_one(&cli, mesh::Part::Coupon).await,
-        Command::Gateway => serve_one(&cli, mesh::Part::Gateway).await,
-        Command::All => mesh::serve(&cli, mesh::Part::ALL, Shutdown::on_os_signals()).await,
+        // Plain output for scripts: no telemetry, nothing to connect to.
+        Some(Command::Keygen(args)) => {
+            keygen(args);
+            return Ok(());
+        }
+        Some(Command::Services(args)) => {
+            mesh::list(&cli, &matches, args.names);
+            return Ok(());
+        }
+        Some(Command::Config(args)) => {
+            print!("{}", config::render(&cli::command(), args.markdown));
+            return Ok(());
+        }
+        _ => {}
     }
-}
-
-/// Runs one part of the mesh, as its pod does.
-async fn serve_one(cli: &Cli, part: mesh::Part) -> anyhow::Result<()> {
-    mesh::serve(cli, &[part], Shutdown::on_os_signals()).await
+    let name = match (&cli.command, service) {
+        (_, Some(service)) => format!("staymesh-{}", service.name),
+        (Some(command), None) => command.telemetry_name().to_owned(),
+        (None, None) => "staymesh".to_owned(),
+    };
+    let _telemetry = staymesh_platform::telemetry::init(&name, cli.log_format)?;
+    let signals = Shutdown::on_os_signals;
+    match (&cli.command, service) {
+        (_, Some(service)) => mesh::serve(&cli, &matches, &[service], false, signals()).await,
+        (Some(Command::Gateway), _) => mesh::serve(&cli, &matches, &[], true, signals()).await,
+        (Some(Command::All), _) => {
+            mesh::serve(&cli, &matches, services::SERVICES, true, signals()).await
+        }
+        (Some(Command::Migrate), _) => mesh::migrate(&cli).await,
+        (Some(Command::Seed(args)), _) => seed::run(&cli, &matches, args).await,
+        (Some(Command::Keygen(_) | Command::Services(_) | Command::Config(_)), _)
+        | (None, None) => Ok(()),
+    }
 }
 
 /// Prints a fresh signing key in the form STAYMESH_JWT_SIGNING_KEYS reads,

@@ -1,195 +1,154 @@
-//! Runs parts of the mesh in this process: one service (a pod) or all of them
-//! (`staymesh all`), each with its metrics endpoint, until a shutdown signal.
+//! Runs parts of the mesh in this process: one service (a pod), the edge, or
+//! all of them (`staymesh all`), each with its metrics endpoint, until a
+//! shutdown signal. Which services exist comes from the one list.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::ArgMatches;
 use staymesh_platform::Shutdown;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::auth::jwks;
-use staymesh_user::Keyring;
+use staymesh_platform::db::{self, DbSettings};
+use staymesh_platform::service::{Descriptor, Launch, Prepared, ServiceUrls};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::cli::Cli;
-
-/// A part of the mesh this binary can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part {
-    User,
-    Accommodation,
-    Coupon,
-    Gateway,
-}
-
-impl Part {
-    /// Everything that exists so far.
-    pub(crate) const ALL: &'static [Part] =
-        &[Part::User, Part::Accommodation, Part::Coupon, Part::Gateway];
-}
+use crate::cli::{Cli, Endpoint};
+use crate::services::SERVICES;
 
 /// Creates and migrates every service's database.
 pub(crate) async fn migrate(cli: &Cli) -> anyhow::Result<()> {
-    staymesh_user::connect(&cli.infra)
-        .await
-        .context("user database")?;
-    println!(
-        "migrated {}",
-        cli.infra.database_for(staymesh_user::SERVICE)
-    );
-    staymesh_accommodation::connect(&cli.infra)
-        .await
-        .context("accommodation database")?;
-    println!(
-        "migrated {}",
-        cli.infra.database_for(staymesh_accommodation::SERVICE)
-    );
-    staymesh_coupon::connect(&cli.infra)
-        .await
-        .context("coupon database")?;
-    println!(
-        "migrated {}",
-        cli.infra.database_for(staymesh_coupon::SERVICE)
-    );
+    for service in SERVICES {
+        let database = cli.infra.database_for(service.name);
+        let settings = DbSettings {
+            admin_url: cli.infra.postgres_url.clone(),
+            database: database.clone(),
+            max_connections: 2,
+        };
+        db::connect(&settings, service.migrator)
+            .await
+            .with_context(|| format!("{} database", service.name))?
+            .close()
+            .await;
+        println!("migrated {database}");
+    }
     Ok(())
 }
 
-/// How the services of this process verify access tokens: with the user
-/// service in the process, its own keys; otherwise fixed keys from the
-/// configuration or the user service's JWKS, kept fresh.
+/// Where every service is reached from this process: the ports this process
+/// binds for its own services when it runs them all, the configured URL
+/// otherwise.
+fn urls(matches: &ArgMatches, local: &[&Descriptor], everything: bool) -> ServiceUrls {
+    let mut urls = ServiceUrls::default();
+    for service in SERVICES {
+        let endpoint = Endpoint::of(service, matches);
+        let url = if everything && local.iter().any(|d| d.name == service.name) {
+            format!("http://127.0.0.1:{}", endpoint.port)
+        } else {
+            endpoint.url
+        };
+        urls.insert(service.name, url);
+    }
+    urls
+}
+
+/// How the services of this process verify access tokens: with the token
+/// issuer in the process, its own keys; otherwise fixed keys from the
+/// configuration or the issuer's JWKS, kept fresh.
 fn token_verifier(
     cli: &Cli,
-    keyring: Option<&Keyring>,
+    prepared: &[Box<dyn Prepared>],
+    urls: &ServiceUrls,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Arc<dyn TokenVerifier>> {
-    Ok(match keyring {
-        Some(keyring) if cli.auth.jwt_public_keys.trim().is_empty() => keyring.verifier(),
-        _ => jwks::verifier(&cli.auth, shutdown).context("token verification keys")?,
+    let local = prepared.iter().find_map(|p| p.token_verifier());
+    Ok(match local {
+        Some(verifier) if cli.auth.jwt_public_keys.trim().is_empty() => verifier,
+        _ => {
+            let issuer = urls.get(jwks::ISSUER)?;
+            jwks::verifier(&cli.auth, issuer, shutdown).context("token verification keys")?
+        }
     })
 }
 
-/// Where the edge reaches a service: in one process the port just bound,
-/// otherwise the configured URL.
-fn backend(
-    everything: bool,
-    port: u16,
-    url: &str,
-    service: &str,
-) -> anyhow::Result<tonic::transport::Channel> {
-    let url = if everything {
-        format!("http://127.0.0.1:{port}")
-    } else {
-        url.to_owned()
-    };
-    Ok(tonic::transport::Endpoint::from_shared(url.clone())
-        .with_context(|| format!("the {service} URL `{url}`"))?
-        .connect_lazy())
-}
-
-/// Serves `parts` until `shutdown`; if one part fails, the others are stopped.
-pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyhow::Result<()> {
-    let mut tasks = JoinSet::new();
-    let everything = parts.len() > 1;
-    let keyring = if parts.contains(&Part::User) {
-        Some(
-            Keyring::from_config(&cli.user.jwt_signing_keys)
-                .context("STAYMESH_JWT_SIGNING_KEYS")?,
-        )
-    } else {
+/// Serves `services` (and the edge when `edge`) until `shutdown`; if one
+/// part fails, the others are stopped.
+pub(crate) async fn serve(
+    cli: &Cli,
+    matches: &ArgMatches,
+    services: &[&'static Descriptor],
+    edge: bool,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let everything = services.len() > 1;
+    // Every service reads its settings before anything listens, so a bad
+    // value stops start-up with its name.
+    let prepared = services
+        .iter()
+        .map(|service| {
+            (service.prepare)(matches)
+                .map_err(|e| anyhow::anyhow!("{} settings: {e}", service.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let urls = urls(matches, services, everything);
+    let verifier = if prepared.is_empty() {
         None
+    } else {
+        Some(token_verifier(cli, &prepared, &urls, &shutdown)?)
     };
-    for part in parts {
-        match part {
-            Part::User => {
-                let listener = bind(cli.server.addr(cli.ports.user_port)).await?;
-                metrics(cli, cli.ports.user_metrics(), &shutdown).await?;
-                let settings = staymesh_user::Settings {
-                    infra: cli.infra.clone(),
-                    server: cli.server.clone(),
-                    user: cli.user.clone(),
-                    keyring: keyring.clone().context("the user service's keys")?,
-                    redis_prefix: cli.infra.redis_prefix_for(staymesh_user::SERVICE),
-                };
-                let shutdown = shutdown.clone();
-                tasks.spawn(async move {
-                    staymesh_user::run(settings, listener, shutdown)
-                        .await
-                        .context("user service")
-                });
-            }
-            Part::Accommodation => {
-                let port = cli.ports.accommodation_port;
-                let listener = bind(cli.server.addr(port)).await?;
-                metrics(cli, cli.ports.accommodation_metrics(), &shutdown).await?;
-                let settings = staymesh_accommodation::Settings {
-                    infra: cli.infra.clone(),
-                    server: cli.server.clone(),
-                    token_verifier: token_verifier(cli, keyring.as_ref(), &shutdown)?,
-                    redis_prefix: cli.infra.redis_prefix_for(staymesh_accommodation::SERVICE),
-                };
-                let shutdown = shutdown.clone();
-                tasks.spawn(async move {
-                    staymesh_accommodation::run(settings, listener, shutdown)
-                        .await
-                        .context("accommodation service")
-                });
-            }
-            Part::Coupon => {
-                let listener = bind(cli.server.addr(cli.ports.coupon_port)).await?;
-                metrics(cli, cli.ports.coupon_metrics(), &shutdown).await?;
-                let settings = staymesh_coupon::Settings::new(
-                    cli.infra.clone(),
-                    cli.server.clone(),
-                    cli.coupon.clone(),
-                    token_verifier(cli, keyring.as_ref(), &shutdown)?,
-                );
-                let shutdown = shutdown.clone();
-                tasks.spawn(async move {
-                    staymesh_coupon::run(settings, listener, shutdown)
-                        .await
-                        .context("coupon service")
-                });
-            }
-            Part::Gateway => {
-                let backends = staymesh_gateway::Backends::new()
-                    .with(
-                        "staymesh.user.v1.UserService",
-                        backend(everything, cli.ports.user_port, &cli.auth.user_url, "user")?,
-                    )
-                    .with(
-                        "staymesh.accommodation.v1.AccommodationService",
-                        backend(
-                            everything,
-                            cli.ports.accommodation_port,
-                            &cli.ports.accommodation_url,
-                            "accommodation",
-                        )?,
-                    )
-                    .with(
-                        "staymesh.coupon.v1.CouponService",
-                        backend(
-                            everything,
-                            cli.ports.coupon_port,
-                            &cli.ports.coupon_url,
-                            "coupon",
-                        )?,
-                    );
-                let options = staymesh_gateway::GatewayOptions::default()
-                    .with_deadline(cli.server.request_timeout);
-                let router = staymesh_gateway::router(backends, options)?;
-                let listener = bind(cli.server.addr(cli.ports.http_port)).await?;
-                metrics(cli, cli.ports.gateway_metrics_port, &shutdown).await?;
-                let stop = shutdown.wait_owned();
-                tasks.spawn(async move {
-                    staymesh_gateway::serve(listener, router, stop)
-                        .await
-                        .context("HTTP gateway")
-                });
+
+    let mut tasks = JoinSet::new();
+    for (service, ready) in services.iter().zip(prepared) {
+        let endpoint = Endpoint::of(service, matches);
+        let listener = bind(cli.server.addr(endpoint.port)).await?;
+        metrics(cli, endpoint.metrics_port, &shutdown).await?;
+        let launch = Launch {
+            infra: cli.infra.clone(),
+            server: cli.server.clone(),
+            listener,
+            shutdown: shutdown.clone(),
+            token_verifier: verifier.clone().context("a token verifier")?,
+            urls: urls.clone(),
+        };
+        let name = service.name;
+        tasks.spawn(async move {
+            ready
+                .run(launch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{name} service: {e}"))
+        });
+        print_service(cli, service, &endpoint);
+    }
+    if edge {
+        let mut backends = staymesh_gateway::Backends::new();
+        for service in SERVICES {
+            let url = urls.get(service.name)?;
+            let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+                .with_context(|| format!("the {} URL `{url}`", service.name))?
+                .connect_lazy();
+            for grpc in service.edge_services {
+                backends.insert(*grpc, channel.clone());
             }
         }
+        let options =
+            staymesh_gateway::GatewayOptions::default().with_deadline(cli.server.request_timeout);
+        let router = staymesh_gateway::router(backends, options)?;
+        let listener = bind(cli.server.addr(cli.edge.http_port)).await?;
+        metrics(cli, cli.edge.gateway_metrics_port, &shutdown).await?;
+        let stop = shutdown.wait_owned();
+        tasks.spawn(async move {
+            staymesh_gateway::serve(listener, router, stop)
+                .await
+                .context("HTTP gateway")
+        });
+        let host = cli.server.bind_host;
+        println!(
+            "{:<14} http://{host}:{}  (openapi: /openapi.json)  metrics http://{host}:{}/metrics",
+            "HTTP edge", cli.edge.http_port, cli.edge.gateway_metrics_port
+        );
     }
-    print_urls(cli, parts);
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
@@ -211,6 +170,35 @@ pub(crate) async fn serve(cli: &Cli, parts: &[Part], shutdown: Shutdown) -> anyh
     }
 }
 
+/// `staymesh services`: each service's ports, URL and gRPC services.
+pub(crate) fn list(cli: &Cli, matches: &ArgMatches, names_only: bool) {
+    for service in SERVICES {
+        if names_only {
+            println!("{}", service.name);
+        } else {
+            print_service(cli, service, &Endpoint::of(service, matches));
+        }
+    }
+    if !names_only {
+        let host = cli.server.bind_host;
+        println!(
+            "{:<14} http://{host}:{}  metrics http://{host}:{}/metrics",
+            "HTTP edge", cli.edge.http_port, cli.edge.gateway_metrics_port
+        );
+    }
+}
+
+fn print_service(cli: &Cli, service: &Descriptor, endpoint: &Endpoint) {
+    let host = cli.server.bind_host;
+    println!(
+        "{:<14} grpc://{host}:{}  metrics http://{host}:{}/metrics  {}",
+        service.name,
+        endpoint.port,
+        endpoint.metrics_port,
+        service.grpc_services.join(" ")
+    );
+}
+
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -223,33 +211,4 @@ async fn metrics(cli: &Cli, port: u16, shutdown: &Shutdown) -> anyhow::Result<()
         .await
         .with_context(|| format!("cannot serve metrics on {addr}"))?;
     Ok(())
-}
-
-fn print_urls(cli: &Cli, parts: &[Part]) {
-    let host = cli.server.bind_host;
-    for part in parts {
-        match part {
-            Part::User => println!(
-                "user           gRPC {host}:{}  metrics http://{host}:{}/metrics",
-                cli.ports.user_port,
-                cli.ports.user_metrics()
-            ),
-            Part::Accommodation => {
-                let port = cli.ports.accommodation_port;
-                println!(
-                    "accommodation  gRPC {host}:{port}  metrics http://{host}:{}/metrics",
-                    cli.ports.accommodation_metrics()
-                );
-            }
-            Part::Coupon => println!(
-                "coupon         gRPC {host}:{}  metrics http://{host}:{}/metrics",
-                cli.ports.coupon_port,
-                cli.ports.coupon_metrics()
-            ),
-            Part::Gateway => println!(
-                "HTTP edge      http://{host}:{}  (openapi: /openapi.json)  metrics http://{host}:{}/metrics",
-                cli.ports.http_port, cli.ports.gateway_metrics_port
-            ),
-        }
-    }
 }

@@ -5,6 +5,7 @@ use sqlx::{PgExecutor, PgPool};
 use staymesh_platform::auth::Role;
 use staymesh_platform::convert::timestamp;
 use staymesh_platform::db::is_unique_violation;
+use staymesh_platform::rpc;
 use staymesh_proto::user as pb;
 use uuid::Uuid;
 
@@ -95,10 +96,10 @@ pub(crate) async fn create(db: impl PgExecutor<'_>, new: NewAccount) -> Result<A
     .await;
     match inserted {
         Ok(account) => Ok(account),
-        Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists(format!(
+        Err(e) if is_unique_violation(&e) => Err(Error::Rpc(rpc::Error::AlreadyExists(format!(
             "an account with email {} already exists",
             new.email
-        ))),
+        )))),
         Err(e) => Err(e.into()),
     }
 }
@@ -120,7 +121,7 @@ pub(crate) async fn get(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Accoun
     .bind(user_id)
     .fetch_optional(db)
     .await?
-    .ok_or_else(|| Error::not_found("user", user_id.to_string()))
+    .ok_or_else(|| Error::Rpc(rpc::Error::not_found("user", user_id.to_string())))
 }
 
 /// Sets the fields given; `None` keeps a field.
@@ -139,7 +140,7 @@ pub(crate) async fn update_profile(
     .bind(phone)
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| Error::not_found("user", user_id.to_string()))
+    .ok_or_else(|| Error::Rpc(rpc::Error::not_found("user", user_id.to_string())))
 }
 
 pub(crate) async fn set_password_hash(
@@ -167,7 +168,7 @@ pub(crate) async fn grant_role(pool: &PgPool, user_id: Uuid, role: Role) -> Resu
     .bind(role.as_str())
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| Error::not_found("user", user_id.to_string()))
+    .ok_or_else(|| Error::Rpc(rpc::Error::not_found("user", user_id.to_string())))
 }
 
 /// Removes `role` (idempotent); NOT_FOUND for an unknown account.
@@ -182,5 +183,5 @@ pub(crate) async fn revoke_role(pool: &PgPool, user_id: Uuid, role: Role) -> Res
     .bind(role.as_str())
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| Error::not_found("user", user_id.to_string()))
+    .ok_or_else(|| Error::Rpc(rpc::Error::not_found("user", user_id.to_string())))
 }

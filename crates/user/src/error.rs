@@ -1,29 +1,21 @@
-//! The user service's errors and their one mapping to gRPC statuses.
+//! The user service's own answers, next to the ones every service shares
+//! (`platform::rpc::Error`), and their mapping to gRPC statuses.
 
 use std::time::Duration;
 
-use staymesh_platform::FieldViolations;
+use staymesh_platform::rpc;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request: {0}")]
-    Invalid(FieldViolations),
-    /// Bad credentials or a dead session. The message is the same whatever the
-    /// cause, so a caller cannot tell a wrong password from an unknown email.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
-    #[error("{0}")]
-    PermissionDenied(String),
-    #[error("{what} {id} not found")]
-    NotFound { what: &'static str, id: String },
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// Valid, but the account's state refuses it.
-    #[error("{0}")]
-    Precondition(String),
+    /// What every service answers: bad input, not found, unauthenticated, ...
+    /// A bad credential or dead session is `Unauthenticated` with the same
+    /// message whatever the cause, so a wrong password and an unknown email
+    /// look alike.
+    #[error(transparent)]
+    Rpc(#[from] rpc::Error),
     #[error("too many failed log-ins; retry in {} s", retry_after_secs(.retry_after))]
     RateLimited { retry_after: Duration },
     /// The token keys cannot sign (a broken configuration).
@@ -32,20 +24,15 @@ pub enum Error {
     /// A password hash could not be computed or read.
     #[error("password hashing: {0}")]
     Hashing(String),
-    #[error(transparent)]
-    Platform(#[from] staymesh_platform::Error),
 }
 
 impl Error {
     pub(crate) fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(FieldViolations::one(field, description))
+        rpc::Error::invalid(field, description).into()
     }
 
-    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
-        Self::NotFound {
-            what,
-            id: id.into(),
-        }
+    pub(crate) fn unauthenticated(message: &str) -> Self {
+        rpc::Error::Unauthenticated(message.to_owned()).into()
     }
 }
 
@@ -54,17 +41,12 @@ fn retry_after_secs(retry_after: &Duration) -> u64 {
     retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
 }
 
-staymesh_platform::service_error_conversions!(Error);
+staymesh_platform::wraps_rpc_error!(Error);
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(violations) => violations.into(),
-            Error::Unauthenticated(message) => Status::unauthenticated(message),
-            Error::PermissionDenied(message) => Status::permission_denied(message),
-            Error::NotFound { what, id } => staymesh_platform::error::not_found(what, &id),
-            Error::AlreadyExists(message) => Status::already_exists(message),
-            Error::Precondition(message) => Status::failed_precondition(message),
+            Error::Rpc(error) => error.into(),
             Error::RateLimited { retry_after } => {
                 let message = error.to_string();
                 let mut details = ErrorDetails::new();
@@ -80,7 +62,6 @@ impl From<Error> for Status {
                 status
             }
             Error::Signing(_) | Error::Hashing(_) => staymesh_platform::error::internal(&error),
-            Error::Platform(error) => error.into(),
         }
     }
 }

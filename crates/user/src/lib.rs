@@ -11,6 +11,7 @@ mod accounts;
 mod api;
 mod config;
 mod error;
+mod handlers;
 mod keyring;
 mod login_limit;
 mod password;
@@ -18,14 +19,17 @@ pub mod seed;
 mod sessions;
 mod validate;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
+use staymesh_platform::service::{self, BoxError, BoxFuture, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
-use staymesh_proto::user::user_service_server::UserServiceServer;
+use staymesh_proto::user::user_service_server::{self, UserServiceServer};
 use tokio::net::TcpListener;
 
 pub use api::Users;
@@ -35,8 +39,48 @@ pub use keyring::Keyring;
 
 /// The service's name: its database suffix, metrics label and log field.
 pub const SERVICE: &str = "user";
-/// Local gRPC port.
-pub const DEFAULT_PORT: u16 = 50051;
+
+/// How the binary runs, migrates and seeds this service.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    name: SERVICE,
+    about: "Run the user service (gRPC): accounts, log-in, tokens, JWKS",
+    port: 50051,
+    grpc_services: &[user_service_server::SERVICE_NAME],
+    edge_services: &[user_service_server::SERVICE_NAME],
+    migrator: &MIGRATOR,
+    args: <UserArgs as clap::Args>::augment_args,
+    prepare: |matches| {
+        let user: UserArgs = service::own_args(matches)?;
+        let keyring = Keyring::from_config(&user.jwt_signing_keys)?;
+        Ok(Box::new(Prepared { user, keyring }))
+    },
+    seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+};
+
+/// The user service with its signing keys: made once per process, so the
+/// other services of the process verify with the very keys that sign.
+struct Prepared {
+    user: UserArgs,
+    keyring: Keyring,
+}
+
+impl service::Prepared for Prepared {
+    fn token_verifier(&self) -> Option<Arc<dyn TokenVerifier>> {
+        let verifier: Arc<dyn TokenVerifier> = self.keyring.verifier();
+        Some(verifier)
+    }
+
+    fn run(self: Box<Self>, launch: Launch) -> BoxFuture<Result<(), BoxError>> {
+        let settings = Settings {
+            redis_prefix: launch.infra.redis_prefix_for(SERVICE),
+            infra: launch.infra,
+            server: launch.server,
+            user: self.user,
+            keyring: self.keyring,
+        };
+        Box::pin(async move { Ok(run(settings, launch.listener, launch.shutdown).await?) })
+    }
+}
 
 /// This service's schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

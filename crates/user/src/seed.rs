@@ -5,6 +5,9 @@
 
 use sqlx::PgPool;
 use staymesh_platform::auth::Role;
+use staymesh_platform::demo;
+use staymesh_platform::rpc;
+use staymesh_platform::service::{BoxError, Seeding, own_args};
 use uuid::Uuid;
 
 use crate::accounts::{self, NewAccount};
@@ -23,14 +26,26 @@ pub struct DemoAccount {
     pub created: bool,
 }
 
-/// The guest account's id.
-pub const DEMO_GUEST_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_000000000001);
-/// The admin account's id.
-pub const DEMO_ADMIN_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_000000000003);
+/// `staymesh seed`'s part: the three demo accounts, printed with their passwords.
+pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
+    let args: UserArgs = own_args(&seeding.matches)?;
+    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let mut lines = vec!["demo accounts (email / password / role):".to_owned()];
+    for account in seed(&pool, &args).await? {
+        lines.push(format!(
+            "  {:<22} {:<18} {:<6} {}{}",
+            account.email,
+            account.password,
+            account.role.as_str(),
+            account.user_id,
+            if account.created { "  (new)" } else { "" }
+        ));
+    }
+    Ok(lines)
+}
 
-/// Creates the demo accounts where missing; `host_id` is the owner of the
-/// demo properties.
-pub async fn seed(pool: &PgPool, args: &UserArgs, host_id: Uuid) -> Result<Vec<DemoAccount>> {
+/// Creates the demo accounts where missing, with the ids of `platform::demo`.
+pub async fn seed(pool: &PgPool, args: &UserArgs) -> Result<Vec<DemoAccount>> {
     let passwords = Passwords::new(
         args.argon2_memory_kib,
         args.argon2_iterations,
@@ -38,21 +53,21 @@ pub async fn seed(pool: &PgPool, args: &UserArgs, host_id: Uuid) -> Result<Vec<D
     )?;
     let demo = [
         (
-            DEMO_GUEST_ID,
+            demo::GUEST_ID,
             "guest@staymesh.dev",
             "Demo Guest",
             "staymesh-guest-1",
             Role::Guest,
         ),
         (
-            host_id,
+            demo::HOST_ID,
             "host@staymesh.dev",
             "Demo Host",
             "staymesh-host-1",
             Role::Host,
         ),
         (
-            DEMO_ADMIN_ID,
+            demo::ADMIN_ID,
             "admin@staymesh.dev",
             "Demo Admin",
             "staymesh-admin-1",
@@ -81,7 +96,7 @@ pub async fn seed(pool: &PgPool, args: &UserArgs, host_id: Uuid) -> Result<Vec<D
                 match accounts::create(pool, new).await {
                     Ok(account) => (account.user_id, true),
                     // Another seed run created it between our look-up and insert.
-                    Err(Error::AlreadyExists(_)) => (user_id, false),
+                    Err(Error::Rpc(rpc::Error::AlreadyExists(_))) => (user_id, false),
                     Err(error) => return Err(error),
                 }
             }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use staymesh_platform::rpc;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -86,17 +87,17 @@ pub(crate) async fn rotate(pool: &PgPool, token: &str, ttl: Duration) -> Result<
         revoked_at,
     }) = row
     else {
-        return Err(Error::Unauthenticated(INVALID));
+        return Err(Error::unauthenticated(INVALID));
     };
     if revoked_at.is_some() || expires_at <= Utc::now() {
-        return Err(Error::Unauthenticated(INVALID));
+        return Err(Error::unauthenticated(INVALID));
     }
     if used_at.is_some() {
         revoke_family(&mut tx, family_id).await?;
         tx.commit().await?;
         metrics::counter!("user_refresh_token_reuse_total").increment(1);
         tracing::warn!(%user_id, %family_id, "refresh token reuse; family revoked");
-        return Err(Error::Unauthenticated(REUSED));
+        return Err(Error::unauthenticated(REUSED));
     }
     sqlx::query("UPDATE refresh_token SET used_at = now() WHERE token_hash = $1")
         .bind(refresh_token_hash(token))
@@ -127,7 +128,8 @@ pub(crate) async fn end(pool: &PgPool, token: &str) -> Result<()> {
             .bind(refresh_token_hash(token))
             .fetch_optional(&mut *conn)
             .await?;
-    let family = family.ok_or_else(|| Error::not_found("session", "of that refresh token"))?;
+    let family = family
+        .ok_or_else(|| Error::Rpc(rpc::Error::not_found("session", "of that refresh token")))?;
     revoke_family(&mut conn, family).await
 }
 

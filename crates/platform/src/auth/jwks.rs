@@ -22,18 +22,13 @@ pub struct AuthArgs {
     #[arg(long, env = "STAYMESH_JWT_PUBLIC_KEYS", default_value = "")]
     pub jwt_public_keys: String,
 
-    /// Where the user service (and its JWKS) is.
-    #[arg(
-        long,
-        env = "STAYMESH_USER_URL",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub user_url: String,
-
     /// How often the JWKS is fetched again.
     #[arg(long, env = "STAYMESH_JWKS_REFRESH", default_value = "60s", value_parser = crate::config::parse_duration)]
     pub jwks_refresh: Duration,
 }
+
+/// The service that issues tokens and serves the JWKS.
+pub const ISSUER: &str = "user";
 
 /// Parses `kid:x,kid:x`.
 pub fn parse_public_keys(text: &str) -> Result<Vec<PublicKey>, AuthError> {
@@ -72,16 +67,20 @@ pub async fn fetch(user_url: &str) -> Result<Vec<PublicKey>, Error> {
         .collect())
 }
 
-/// A verifier for `args`: fixed keys, or the user service's JWKS kept fresh by
-/// a background task until shutdown.
-pub fn verifier(args: &AuthArgs, shutdown: &Shutdown) -> Result<Arc<JwtVerifier>, Error> {
+/// A verifier for `args`: fixed keys, or the JWKS of the user service at
+/// `user_url` kept fresh by a background task until shutdown.
+pub fn verifier(
+    args: &AuthArgs,
+    user_url: &str,
+    shutdown: &Shutdown,
+) -> Result<Arc<JwtVerifier>, Error> {
     let fixed =
         parse_public_keys(&args.jwt_public_keys).map_err(|e| Error::Config(e.to_string()))?;
     let verifier = Arc::new(JwtVerifier::new(&fixed).map_err(|e| Error::Config(e.to_string()))?);
     if fixed.is_empty() {
         tokio::spawn(refresh(
             verifier.clone(),
-            args.user_url.clone(),
+            user_url.to_owned(),
             args.jwks_refresh,
             shutdown.clone(),
         ));

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tonic::Status;
 use tower::{Layer, Service};
+
+use crate::rpc;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -205,24 +206,26 @@ fn authenticate(headers: &http::HeaderMap, verifier: &dyn TokenVerifier) -> Auth
 }
 
 /// The caller of a protected RPC, or UNAUTHENTICATED.
-pub fn require_caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
+pub fn require_caller<T>(request: &tonic::Request<T>) -> Result<Caller, rpc::Error> {
     match request.extensions().get::<Authentication>() {
         Some(Authentication::Authenticated(caller)) => Ok(caller.clone()),
-        Some(Authentication::Rejected(error)) => Err(Status::unauthenticated(error.to_string())),
-        Some(Authentication::Anonymous) | None => Err(Status::unauthenticated(
-            "this call needs `authorization: Bearer <token>`",
+        Some(Authentication::Rejected(error)) => {
+            Err(rpc::Error::Unauthenticated(error.to_string()))
+        }
+        Some(Authentication::Anonymous) | None => Err(rpc::Error::Unauthenticated(
+            "this call needs `authorization: Bearer <token>`".into(),
         )),
     }
 }
 
 /// The caller, if it has one of `roles` (ADMIN always passes), or
 /// UNAUTHENTICATED / PERMISSION_DENIED.
-pub fn require_role<T>(request: &tonic::Request<T>, roles: &[Role]) -> Result<Caller, Status> {
+pub fn require_role<T>(request: &tonic::Request<T>, roles: &[Role]) -> Result<Caller, rpc::Error> {
     let caller = require_caller(request)?;
     if caller.is_admin() || roles.contains(&caller.role) {
         Ok(caller)
     } else {
-        Err(Status::permission_denied(format!(
+        Err(rpc::Error::PermissionDenied(format!(
             "this call needs role {}",
             roles
                 .iter()
@@ -235,16 +238,20 @@ pub fn require_role<T>(request: &tonic::Request<T>, roles: &[Role]) -> Result<Ca
 
 /// The caller when a valid token was presented; a bad token is still an error
 /// (public reads that personalize their answer).
-pub fn optional_caller<T>(request: &tonic::Request<T>) -> Result<Option<Caller>, Status> {
+pub fn optional_caller<T>(request: &tonic::Request<T>) -> Result<Option<Caller>, rpc::Error> {
     match request.extensions().get::<Authentication>() {
         Some(Authentication::Authenticated(caller)) => Ok(Some(caller.clone())),
-        Some(Authentication::Rejected(error)) => Err(Status::unauthenticated(error.to_string())),
+        Some(Authentication::Rejected(error)) => {
+            Err(rpc::Error::Unauthenticated(error.to_string()))
+        }
         Some(Authentication::Anonymous) | None => Ok(None),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tonic::Status;
+
     use super::*;
 
     fn request_with(auth: Authentication) -> tonic::Request<()> {
@@ -310,14 +317,14 @@ mod tests {
             &[Role::Host],
         )
         .unwrap_err();
-        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+        assert_eq!(Status::from(denied).code(), tonic::Code::PermissionDenied);
         let anon =
             require_role(&request_with(Authentication::Anonymous), &[Role::Host]).unwrap_err();
-        assert_eq!(anon.code(), tonic::Code::Unauthenticated);
+        assert_eq!(Status::from(anon).code(), tonic::Code::Unauthenticated);
         let rejected = require_caller(&request_with(Authentication::Rejected(
             AuthError::NotConfigured,
         )))
         .unwrap_err();
-        assert_eq!(rejected.code(), tonic::Code::Unauthenticated);
+        assert_eq!(Status::from(rejected).code(), tonic::Code::Unauthenticated);
     }
 }
