@@ -4,6 +4,8 @@
 //! reflection, tower layers), Postgres with embedded migrations, Redis, Kafka
 //! (idempotent producer, consumer, transactional outbox and inbox), the auth
 //! seam, and the mapping from errors to gRPC statuses.
+// Dev-dependencies serve the integration tests, not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod auth;
 pub mod client_addr;
@@ -22,7 +24,6 @@ pub mod service;
 pub mod shutdown;
 pub mod stores;
 pub mod telemetry;
-pub mod testing;
 
 pub use config::{InfraArgs, ServerArgs};
 pub use error::{Error, FieldViolations};

@@ -2,25 +2,26 @@
 //! and Redis, in a database of its own, and hands out clients.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use sqlx::PgPool;
-use staymesh_accommodation::Settings;
-use staymesh_platform::auth::{Role, StaticTokens};
+use staymesh_accommodation::{SERVICE, Settings};
 use staymesh_platform::redis::RedisPool;
-use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
+use staymesh_platform::{InfraArgs, ServerArgs};
 use staymesh_proto::accommodation as pb;
 use staymesh_proto::accommodation::accommodation_service_client::AccommodationServiceClient;
 use staymesh_proto::accommodation::inventory_service_client::InventoryServiceClient;
 use staymesh_proto::common;
+use staymesh_testkit::{FakeTokens, Running};
+pub use staymesh_testkit::{authed, violated_fields, won};
 use tonic::transport::Channel;
 
-pub const HOST: &str = "host-token";
-pub const OTHER_HOST: &str = "other-host-token";
-pub const GUEST: &str = "guest-token";
-pub const ADMIN: &str = "admin-token";
+/// The demo host's id and token; tokens are `role:user-id` (FakeTokens).
 pub const HOST_ID: &str = "0190c0de-0000-7000-8000-00000000aaaa";
+pub const HOST: &str = "host:0190c0de-0000-7000-8000-00000000aaaa";
+pub const OTHER_HOST: &str = "host:0190c0de-0000-7000-8000-00000000bbbb";
+pub const GUEST: &str = "guest:0190c0de-0000-7000-8000-00000000cccc";
+pub const ADMIN: &str = "admin:0190c0de-0000-7000-8000-00000000dddd";
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -37,78 +38,42 @@ pub struct App {
     pub pool: PgPool,
     pub redis: RedisPool,
     pub redis_prefix: String,
-    infra: InfraArgs,
-    shutdown: Shutdown,
-    server: tokio::task::JoinHandle<Result<(), staymesh_accommodation::Error>>,
+    running: Running<staymesh_accommodation::Error>,
 }
 
 pub async fn spawn() -> App {
-    let mut args = Args::parse_from(["test"]);
-    let redis_prefix = staymesh_platform::testing::isolate(&mut args.infra);
+    let mut args: Args = staymesh_testkit::default_args();
+    staymesh_testkit::isolate(&mut args.infra);
     args.infra.postgres_pool = 40;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let tokens = StaticTokens::new()
-        .with(HOST, HOST_ID, Role::Host)
-        .with(
-            OTHER_HOST,
-            "0190c0de-0000-7000-8000-00000000bbbb",
-            Role::Host,
-        )
-        .with(GUEST, "0190c0de-0000-7000-8000-00000000cccc", Role::Guest)
-        .with(ADMIN, "0190c0de-0000-7000-8000-00000000dddd", Role::Admin);
+    let redis_prefix = args.infra.redis_prefix_for(SERVICE);
     let settings = Settings {
         infra: args.infra.clone(),
-        server: args.server.clone(),
-        token_verifier: Arc::new(tokens),
+        server: args.server,
+        token_verifier: Arc::new(FakeTokens),
         redis_prefix: redis_prefix.clone(),
     };
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(staymesh_accommodation::run(
-        settings,
-        listener,
-        shutdown.clone(),
-    ));
-
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy();
-    let running = &server;
-    staymesh_platform::testing::wait_serving(
-        channel.clone(),
-        || running.is_finished(),
-        Duration::from_secs(60),
-    )
+    let running = staymesh_testkit::spawn(SERVICE, args.infra.clone(), |listener, shutdown| {
+        staymesh_accommodation::run(settings, listener, shutdown)
+    })
     .await;
     let (pool, redis) = staymesh_accommodation::connect(&args.infra)
         .await
         .expect("connect");
     App {
-        api: AccommodationServiceClient::new(channel.clone()),
-        inventory: InventoryServiceClient::new(channel),
+        api: AccommodationServiceClient::new(running.channel.clone()),
+        inventory: InventoryServiceClient::new(running.channel.clone()),
         pool,
         redis,
         redis_prefix,
-        infra: args.infra,
-        shutdown,
-        server,
+        running,
     }
 }
 
 impl App {
-    /// Stops the service and drops its database.
+    /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        let _ = self.server.await;
         self.pool.close().await;
-        staymesh_platform::db::drop_database(
-            &self.infra.postgres_url,
-            &self.infra.database_for("accommodation"),
-        )
-        .await
-        .expect("drop test database");
+        self.running.stop().await;
     }
 
     /// A host property with one room type and `nights` nights from `start` of `rooms` rooms.
@@ -211,22 +176,6 @@ impl App {
     }
 }
 
-pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
-}
-
-pub fn won(amount: i64) -> common::Money {
-    common::Money {
-        amount,
-        currency: "KRW".into(),
-    }
-}
-
 pub fn date(d: chrono::NaiveDate) -> common::Date {
     use chrono::Datelike;
     common::Date {
@@ -239,13 +188,4 @@ pub fn date(d: chrono::NaiveDate) -> common::Date {
 /// A date comfortably in the future, so "not before today" never trips.
 pub fn future(days: i64) -> chrono::NaiveDate {
     chrono::Utc::now().date_naive() + chrono::Duration::days(days)
-}
-
-/// The field names of an INVALID_ARGUMENT's violations.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }

@@ -73,14 +73,12 @@ async fn writer_and_broker_restarts_lose_and_double_nothing() {
     let (stop, writer) = start_writer(&app);
     let claiming = press(&app, &id, 0..400);
     let interrupt = async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while app.stored(&id).await < 50 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the writer never wrote"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(
+            Duration::from_secs(60),
+            "the writer's first coupons",
+            || async { app.stored(&id).await >= 50 },
+        )
+        .await;
         stop.trigger();
         writer.await.expect("writer stopped");
         app.stored(&id).await
@@ -100,14 +98,12 @@ async fn writer_and_broker_restarts_lose_and_double_nothing() {
     broker.kill().await;
     let during_outage = press(&app, &id, 400..700).await;
     assert_eq!(during_outage.len(), 300);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !during_outage.is_subset(&stored_users(&app, &id).await) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "claims made while the broker was down were not stored without it"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "claims made while the broker was down stored without it",
+        || async { during_outage.is_subset(&stored_users(&app, &id).await) },
+    )
+    .await;
     winners.extend(during_outage);
 
     // 3. The broker comes back with its data; claims sell the rest out.

@@ -9,7 +9,6 @@
 pub mod jwks;
 pub mod jwt;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -92,37 +91,6 @@ pub struct RejectAllTokens;
 impl TokenVerifier for RejectAllTokens {
     fn verify(&self, _token: &str) -> Result<Caller, AuthError> {
         Err(AuthError::NotConfigured)
-    }
-}
-
-/// Fixed opaque tokens mapped to callers, for tests of protected RPCs.
-/// Never configured by the binary.
-#[derive(Debug, Default, Clone)]
-pub struct StaticTokens(HashMap<String, Caller>);
-
-impl StaticTokens {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with(mut self, token: &str, user_id: &str, role: Role) -> Self {
-        self.0.insert(
-            token.to_owned(),
-            Caller {
-                user_id: user_id.to_owned(),
-                role,
-            },
-        );
-        self
-    }
-}
-
-impl TokenVerifier for StaticTokens {
-    fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        self.0
-            .get(token)
-            .cloned()
-            .ok_or_else(|| AuthError::Invalid("unknown token".into()))
     }
 }
 
@@ -254,6 +222,22 @@ mod tests {
 
     use super::*;
 
+    /// Knows one token, `t1`, a host's.
+    #[derive(Debug)]
+    struct OneToken;
+
+    impl TokenVerifier for OneToken {
+        fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+            match token {
+                "t1" => Ok(Caller {
+                    user_id: "u1".into(),
+                    role: Role::Host,
+                }),
+                _ => Err(AuthError::Invalid("unknown token".into())),
+            }
+        }
+    }
+
     fn request_with(auth: Authentication) -> tonic::Request<()> {
         let mut request = tonic::Request::new(());
         request.extensions_mut().insert(auth);
@@ -262,7 +246,7 @@ mod tests {
 
     #[test]
     fn bearer_tokens_are_parsed_and_verified() {
-        let verifier = StaticTokens::new().with("t1", "u1", Role::Host);
+        let verifier = OneToken;
         let mut headers = http::HeaderMap::new();
         assert!(matches!(
             authenticate(&headers, &verifier),

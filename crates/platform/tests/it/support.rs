@@ -1,7 +1,6 @@
 //! Shared test helpers: a fresh migrated database per test, unique Kafka
 //! topics, a small protobuf message, and waiting on a condition with a deadline.
 
-use std::future::Future;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -79,24 +78,7 @@ impl prost::Name for Ping {
     const PACKAGE: &'static str = "staymesh.test.v1";
 }
 
-/// Polls `condition` until it holds, panicking with `what` after `timeout`.
-pub(crate) async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub(crate) use staymesh_testkit::eventually;
 
 /// How long broker round trips (including a consumer group join) may take.
 pub(crate) const KAFKA_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,15 +1,15 @@
 //! Starts the real user service on 127.0.0.1:0 against real Postgres and
 //! Redis, in a database of its own, and hands out clients and accounts.
 
-use std::time::Duration;
-
 use clap::Parser;
 use sqlx::PgPool;
 use staymesh_platform::auth::jwt::SigningKey;
-use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
+use staymesh_platform::{InfraArgs, ServerArgs};
 use staymesh_proto::user as pb;
 use staymesh_proto::user::user_service_client::UserServiceClient;
-use staymesh_user::{Keyring, Settings, UserArgs};
+use staymesh_testkit::Running;
+pub use staymesh_testkit::{authed, violated_fields};
+use staymesh_user::{Keyring, SERVICE, Settings, UserArgs};
 use tonic::transport::Channel;
 
 pub const PASSWORD: &str = "correct-horse-42";
@@ -30,9 +30,7 @@ pub struct App {
     pub pool: PgPool,
     /// The key that signs (the keyring's first).
     pub signing_key: SigningKey,
-    infra: InfraArgs,
-    shutdown: Shutdown,
-    server: tokio::task::JoinHandle<Result<(), staymesh_user::Error>>,
+    running: Running<staymesh_user::Error>,
 }
 
 /// Settings a test may change before the service starts.
@@ -47,8 +45,8 @@ pub async fn spawn() -> App {
 }
 
 pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
-    let mut args = Args::parse_from(["test"]);
-    let redis_prefix = staymesh_platform::testing::isolate(&mut args.infra);
+    let mut args: Args = staymesh_testkit::default_args();
+    staymesh_testkit::isolate(&mut args.infra);
     // Cheap hashes: the tests exercise the flow, not the cost.
     args.user.argon2_memory_kib = 256;
     args.user.argon2_iterations = 1;
@@ -63,53 +61,31 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
         .map(SigningKey::to_config)
         .collect();
     let keyring = Keyring::from_config(&keys.join(",")).expect("keyring");
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let settings = Settings {
+        redis_prefix: args.infra.redis_prefix_for(SERVICE),
         infra: args.infra.clone(),
-        server: args.server.clone(),
+        server: args.server,
         user: options.user,
         keyring,
-        redis_prefix,
     };
-    let shutdown = Shutdown::new();
-    let server = tokio::spawn(staymesh_user::run(settings, listener, shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_lazy();
-    let running = &server;
-    staymesh_platform::testing::wait_serving(
-        channel.clone(),
-        || running.is_finished(),
-        Duration::from_secs(60),
-    )
+    let running = staymesh_testkit::spawn(SERVICE, args.infra.clone(), |listener, shutdown| {
+        staymesh_user::run(settings, listener, shutdown)
+    })
     .await;
     let (pool, _redis) = staymesh_user::connect(&args.infra).await.expect("connect");
     App {
-        api: UserServiceClient::new(channel),
+        api: UserServiceClient::new(running.channel.clone()),
         pool,
         signing_key,
-        infra: args.infra,
-        shutdown,
-        server,
+        running,
     }
 }
 
 impl App {
-    /// Stops the service and drops its database.
+    /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
-        self.shutdown.trigger();
-        let _ = self.server.await;
         self.pool.close().await;
-        staymesh_platform::db::drop_database(
-            &self.infra.postgres_url,
-            &self.infra.database_for("user"),
-        )
-        .await
-        .expect("drop test database");
+        self.running.stop().await;
     }
 
     /// Signs up a fresh account with `PASSWORD`.
@@ -175,24 +151,6 @@ impl App {
 /// A unique email for this test run.
 pub fn email(name: &str) -> String {
     format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
-}
-
-pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
-}
-
-/// The field names of an INVALID_ARGUMENT's violations.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 /// The JSON claims of a JWT (no verification: the tests look inside).

@@ -1,0 +1,90 @@
+//! What every service's integration tests share, so none of them copies it:
+//! start a service in-process on 127.0.0.1:0 with a database, Redis prefix
+//! and Kafka prefix of its own ([`spawn`]), stop it and surface its error,
+//! tokens for any role ([`FakeTokens`]), authenticated requests, field
+//! violation assertions, one [`eventually`] poll helper, and a broker of a
+//! test's own to kill ([`Broker`]). A dev-dependency only: nothing here ships.
+
+mod broker;
+mod running;
+mod tokens;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use broker::Broker;
+pub use running::{Running, isolate, spawn};
+pub use tokens::{FakeTokens, user_of};
+
+use staymesh_proto::common::Money;
+
+/// Warnings and errors of the service under test show in a failing test's
+/// output (`RUST_LOG` overrides the level). Safe to call from every test.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// The settings a service would read from an empty environment (`T` a
+/// `clap::Parser` that flattens the service's argument groups).
+pub fn default_args<T: clap::Parser>() -> T {
+    T::parse_from(["test"])
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+/// The field names of an INVALID_ARGUMENT's violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Asserts `status` is INVALID_ARGUMENT naming exactly `fields`.
+#[track_caller]
+pub fn assert_invalid(status: &tonic::Status, fields: &[&str]) {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(status), fields, "{status:?}");
+}
+
+/// An amount of won on the wire.
+pub fn won(amount: i64) -> Money {
+    Money {
+        amount,
+        currency: "KRW".into(),
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds; panics naming `what`
+/// after `limit`. The one way tests wait: on a condition, never a fixed sleep.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,117 @@
+//! A service started in this process the way its pod starts it, on a port of
+//! its own and in stores of its own, stopped at the end of the test with its
+//! error (if any) surfaced.
+
+use std::future::Future;
+use std::time::Duration;
+
+use staymesh_platform::{InfraArgs, Shutdown};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// How long a service may take to report SERVING (migrations included).
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// A running service.
+#[derive(Debug)]
+pub struct Running<E> {
+    /// A channel to its gRPC port.
+    pub channel: Channel,
+    /// Its infrastructure settings: a database, Redis prefix and Kafka
+    /// prefix no other test uses.
+    pub infra: InfraArgs,
+    service: &'static str,
+    shutdown: Shutdown,
+    server: JoinHandle<Result<(), E>>,
+}
+
+/// Gives `infra` a database prefix, Redis prefix and Kafka prefix of its
+/// own, so tests running at once never see each other's data.
+pub fn isolate(infra: &mut InfraArgs) {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let tag = &tag[tag.len() - 16..];
+    infra.database_prefix = format!("t{tag}");
+    infra.redis_prefix = format!("test:{tag}");
+    infra.kafka_prefix = format!("t{tag}");
+}
+
+/// Starts `service` with `run(listener, shutdown)` on 127.0.0.1:0 and waits
+/// until its health says SERVING. `infra` is what `run` was configured with
+/// (see [`isolate`]); its database is dropped by [`Running::stop`].
+pub async fn spawn<E, F, Fut>(service: &'static str, infra: InfraArgs, run: F) -> Running<E>
+where
+    F: FnOnce(TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Debug + Send + 'static,
+{
+    crate::init_logs();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(run(listener, shutdown.clone()));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_lazy();
+    let mut running = Running {
+        channel,
+        infra,
+        service,
+        shutdown,
+        server,
+    };
+    running.wait_serving().await;
+    running
+}
+
+impl<E: std::fmt::Debug + Send + 'static> Running<E> {
+    async fn wait_serving(&mut self) {
+        let mut health = HealthClient::new(self.channel.clone());
+        let deadline = tokio::time::Instant::now() + START_LIMIT;
+        loop {
+            if self.server.is_finished() {
+                let outcome = (&mut self.server).await;
+                panic!("{} stopped during start-up: {outcome:?}", self.service);
+            }
+            let request = HealthCheckRequest {
+                service: String::new(),
+            };
+            if let Ok(response) = health.check(request).await
+                && response.get_ref().status == ServingStatus::Serving as i32
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never became SERVING",
+                self.service
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the service has stopped by itself.
+    pub fn is_finished(&self) -> bool {
+        self.server.is_finished()
+    }
+
+    /// Stops the service (panicking with its error if it failed) and drops
+    /// its database.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => panic!("{} failed: {error:?}", self.service),
+            Err(panic) => panic!("{} panicked: {panic:?}", self.service),
+        }
+        staymesh_platform::db::drop_database(
+            &self.infra.postgres_url,
+            &self.infra.database_for(self.service),
+        )
+        .await
+        .expect("drop test database");
+    }
+}
