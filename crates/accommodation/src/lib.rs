@@ -20,10 +20,8 @@ mod time_sale;
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
-use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -79,11 +77,6 @@ pub struct Settings {
     pub redis_prefix: String,
 }
 
-/// Connects to (and migrates) the service's database and Redis.
-pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
-    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
-}
-
 /// Serves the accommodation and inventory services on `listener` until `shutdown`.
 pub async fn run(
     settings: Settings,
@@ -93,7 +86,7 @@ pub async fn run(
     let connected = staymesh_platform::shutdown::retry_until_ready(
         "accommodation database and redis",
         &shutdown,
-        || connect(&settings.infra),
+        || DESCRIPTOR.connect(&settings.infra),
     )
     .await?;
     let Some((pool, redis)) = connected else {

@@ -16,7 +16,7 @@ use staymesh_platform::rpc::Result;
 
 /// `staymesh seed`'s part: `seeding.properties` demo properties of the demo host.
 pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
-    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let (pool, _redis) = crate::DESCRIPTOR.connect(&seeding.infra).await?;
     let total = seeding.properties as usize;
     let progress = seeding.progress.clone();
     let created = seed(&pool, total, &move |done| {

@@ -122,11 +122,6 @@ impl Settings {
     }
 }
 
-/// Connects to (and migrates) the service's database and Redis.
-pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
-    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
-}
-
 /// Creates the events topic and its dead-letter topic if missing.
 pub async fn ensure_topics(settings: &Settings) -> Result<(), staymesh_platform::Error> {
     let dlq = kafka::dlq_topic(&settings.events_topic);
@@ -149,7 +144,7 @@ async fn wait_for_dependencies(
         shutdown,
         || async {
             ensure_topics(settings).await?;
-            connect(&settings.infra).await
+            DESCRIPTOR.connect(&settings.infra).await
         },
     )
     .await?)

@@ -45,7 +45,7 @@ pub async fn seed(pool: &PgPool, admin_id: &str) -> Result<bool> {
 
 /// `staymesh seed`'s part: the demo coupon and event, made by the demo admin.
 pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
-    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let (pool, _redis) = crate::DESCRIPTOR.connect(&seeding.infra).await?;
     let created = seed(&pool, &staymesh_platform::demo::ADMIN_ID.to_string()).await?;
     Ok(vec![format!(
         "demo coupon event {DEMO_EVENT_ID} (1,000 coupons){}",

@@ -58,6 +58,14 @@ impl Descriptor {
         self.name.to_ascii_uppercase().replace('-', "_")
     }
 
+    /// Connects to (and migrates) the service's own database, and to Redis.
+    pub async fn connect(
+        &self,
+        infra: &InfraArgs,
+    ) -> Result<(sqlx::PgPool, crate::redis::RedisPool), crate::Error> {
+        crate::stores::connect(infra, self.name, self.migrator).await
+    }
+
     /// The metrics port that goes with a gRPC port: 91xx, xx its last two digits.
     pub fn metrics_port_of(grpc_port: u16) -> u16 {
         9100 + grpc_port % 100

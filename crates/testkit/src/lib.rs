@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use broker::Broker;
-pub use running::{Running, isolate, spawn};
+pub use running::{Running, isolate, own_args, spawn, stores};
 pub use tokens::{FakeTokens, user_of};
 
 use staymesh_proto::common::Money;
@@ -27,12 +27,6 @@ pub fn init_logs() {
         .with_env_filter(filter)
         .with_test_writer()
         .try_init();
-}
-
-/// The settings a service would read from an empty environment (`T` a
-/// `clap::Parser` that flattens the service's argument groups).
-pub fn default_args<T: clap::Parser>() -> T {
-    T::parse_from(["test"])
 }
 
 /// `message` with `authorization: Bearer <token>`.

@@ -5,7 +5,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use staymesh_platform::{InfraArgs, Shutdown};
+use sqlx::PgPool;
+use staymesh_platform::redis::RedisPool;
+use staymesh_platform::service::Descriptor;
+use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -24,9 +27,33 @@ pub struct Running<E> {
     /// Its infrastructure settings: a database, Redis prefix and Kafka
     /// prefix no other test uses.
     pub infra: InfraArgs,
+    /// The service's database, for the test to look into.
+    pub pool: PgPool,
+    pub redis: RedisPool,
     service: &'static str,
     shutdown: Shutdown,
     server: JoinHandle<Result<(), E>>,
+}
+
+/// The shared settings a service reads from an empty environment, with a
+/// database, Redis prefix and Kafka prefix of its own (see [`isolate`]).
+pub fn stores() -> (InfraArgs, ServerArgs) {
+    #[derive(Debug, clap::Parser)]
+    struct Shared {
+        #[command(flatten)]
+        infra: InfraArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+    let mut shared: Shared = clap::Parser::parse_from(["test"]);
+    isolate(&mut shared.infra);
+    (shared.infra, shared.server)
+}
+
+/// A service's own settings (`T: clap::Args`) as an empty environment gives them.
+pub fn own_args<T: clap::Args + clap::FromArgMatches>() -> T {
+    let matches = T::augment_args(clap::Command::new("test")).get_matches_from(["test"]);
+    T::from_arg_matches(&matches).expect("default settings")
 }
 
 /// Gives `infra` a database prefix, Redis prefix and Kafka prefix of its
@@ -39,10 +66,11 @@ pub fn isolate(infra: &mut InfraArgs) {
     infra.kafka_prefix = format!("t{tag}");
 }
 
-/// Starts `service` with `run(listener, shutdown)` on 127.0.0.1:0 and waits
-/// until its health says SERVING. `infra` is what `run` was configured with
-/// (see [`isolate`]); its database is dropped by [`Running::stop`].
-pub async fn spawn<E, F, Fut>(service: &'static str, infra: InfraArgs, run: F) -> Running<E>
+/// Starts `service` with `run(listener, shutdown)` on 127.0.0.1:0, waits
+/// until its health says SERVING and connects to its stores. `infra` is what
+/// `run` was configured with (see [`stores`]); its database is dropped by
+/// [`Running::stop`].
+pub async fn spawn<E, F, Fut>(service: &'static Descriptor, infra: InfraArgs, run: F) -> Running<E>
 where
     F: FnOnce(TcpListener, Shutdown) -> Fut,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -56,18 +84,32 @@ where
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_lazy();
-    let mut running = Running {
-        channel,
-        infra,
-        service,
-        shutdown,
+    let mut starting = Starting {
+        channel: channel.clone(),
+        service: service.name,
         server,
     };
-    running.wait_serving().await;
-    running
+    starting.wait_serving().await;
+    let (pool, redis) = service.connect(&infra).await.expect("connect");
+    Running {
+        channel,
+        infra,
+        pool,
+        redis,
+        service: service.name,
+        shutdown,
+        server: starting.server,
+    }
 }
 
-impl<E: std::fmt::Debug + Send + 'static> Running<E> {
+/// A service until it says SERVING.
+struct Starting<E> {
+    channel: Channel,
+    service: &'static str,
+    server: JoinHandle<Result<(), E>>,
+}
+
+impl<E: std::fmt::Debug + Send + 'static> Starting<E> {
     async fn wait_serving(&mut self) {
         let mut health = HealthClient::new(self.channel.clone());
         let deadline = tokio::time::Instant::now() + START_LIMIT;
@@ -92,7 +134,9 @@ impl<E: std::fmt::Debug + Send + 'static> Running<E> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
 
+impl<E: std::fmt::Debug + Send + 'static> Running<E> {
     /// Whether the service has stopped by itself.
     pub fn is_finished(&self) -> bool {
         self.server.is_finished()
@@ -101,6 +145,7 @@ impl<E: std::fmt::Debug + Send + 'static> Running<E> {
     /// Stops the service (panicking with its error if it failed) and drops
     /// its database.
     pub async fn stop(self) {
+        self.pool.close().await;
         self.shutdown.trigger();
         match self.server.await {
             Ok(Ok(())) => {}

@@ -25,7 +25,6 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
-use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, BoxError, BoxFuture, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -102,11 +101,6 @@ pub struct Settings {
     pub redis_prefix: String,
 }
 
-/// Connects to (and migrates) the service's database and Redis.
-pub async fn connect(infra: &InfraArgs) -> Result<(PgPool, RedisPool), staymesh_platform::Error> {
-    staymesh_platform::stores::connect(infra, SERVICE, &MIGRATOR).await
-}
-
 /// Serves the user service on `listener` until `shutdown`.
 pub async fn run(
     settings: Settings,
@@ -122,7 +116,7 @@ pub async fn run(
     let connected = staymesh_platform::shutdown::retry_until_ready(
         "user database and redis",
         &shutdown,
-        || connect(&settings.infra),
+        || DESCRIPTOR.connect(&settings.infra),
     )
     .await?;
     let Some((pool, redis)) = connected else {

@@ -29,7 +29,7 @@ pub struct DemoAccount {
 /// `staymesh seed`'s part: the three demo accounts, printed with their passwords.
 pub(crate) async fn demo(seeding: Seeding) -> Result<Vec<String>, BoxError> {
     let args: UserArgs = own_args(&seeding.matches)?;
-    let (pool, _redis) = crate::connect(&seeding.infra).await?;
+    let (pool, _redis) = crate::DESCRIPTOR.connect(&seeding.infra).await?;
     let mut lines = vec!["demo accounts (email / password / role):".to_owned()];
     for account in seed(&pool, &args).await? {
         lines.push(format!(

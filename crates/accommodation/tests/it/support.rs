@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use clap::Parser;
 use sqlx::PgPool;
-use staymesh_accommodation::{SERVICE, Settings};
+use staymesh_accommodation::{DESCRIPTOR, SERVICE, Settings};
 use staymesh_platform::redis::RedisPool;
-use staymesh_platform::{InfraArgs, ServerArgs};
 use staymesh_proto::accommodation as pb;
 use staymesh_proto::accommodation::accommodation_service_client::AccommodationServiceClient;
 use staymesh_proto::accommodation::inventory_service_client::InventoryServiceClient;
@@ -23,14 +21,6 @@ pub const OTHER_HOST: &str = "host:0190c0de-0000-7000-8000-00000000bbbb";
 pub const GUEST: &str = "guest:0190c0de-0000-7000-8000-00000000cccc";
 pub const ADMIN: &str = "admin:0190c0de-0000-7000-8000-00000000dddd";
 
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    infra: InfraArgs,
-    #[command(flatten)]
-    server: ServerArgs,
-}
-
 /// A running service and what a test needs to talk to it.
 pub struct App {
     pub api: AccommodationServiceClient<Channel>,
@@ -42,28 +32,24 @@ pub struct App {
 }
 
 pub async fn spawn() -> App {
-    let mut args: Args = staymesh_testkit::default_args();
-    staymesh_testkit::isolate(&mut args.infra);
-    args.infra.postgres_pool = 40;
-    let redis_prefix = args.infra.redis_prefix_for(SERVICE);
+    let (mut infra, server) = staymesh_testkit::stores();
+    infra.postgres_pool = 40;
+    let redis_prefix = infra.redis_prefix_for(SERVICE);
     let settings = Settings {
-        infra: args.infra.clone(),
-        server: args.server,
+        infra: infra.clone(),
+        server,
         token_verifier: Arc::new(FakeTokens),
         redis_prefix: redis_prefix.clone(),
     };
-    let running = staymesh_testkit::spawn(SERVICE, args.infra.clone(), |listener, shutdown| {
+    let running = staymesh_testkit::spawn(&DESCRIPTOR, infra, |listener, shutdown| {
         staymesh_accommodation::run(settings, listener, shutdown)
     })
     .await;
-    let (pool, redis) = staymesh_accommodation::connect(&args.infra)
-        .await
-        .expect("connect");
     App {
         api: AccommodationServiceClient::new(running.channel.clone()),
         inventory: InventoryServiceClient::new(running.channel.clone()),
-        pool,
-        redis,
+        pool: running.pool.clone(),
+        redis: running.redis.clone(),
         redis_prefix,
         running,
     }
@@ -72,7 +58,6 @@ pub async fn spawn() -> App {
 impl App {
     /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
-        self.pool.close().await;
         self.running.stop().await;
     }
 

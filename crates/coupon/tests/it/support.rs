@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use sqlx::PgPool;
-use staymesh_coupon::{CouponArgs, SERVICE, Settings};
+use staymesh_coupon::{CouponArgs, DESCRIPTOR, Settings};
 use staymesh_platform::redis::RedisPool;
-use staymesh_platform::{InfraArgs, ServerArgs};
 use staymesh_proto::coupon as pb;
 use staymesh_proto::coupon::coupon_booking_service_client::CouponBookingServiceClient;
 use staymesh_proto::coupon::coupon_service_client::CouponServiceClient;
@@ -25,16 +23,6 @@ pub const OTHER_HOST: &str = "host:0190c0de-0000-7000-8000-0000000000b2";
 /// The token of guest number `n`.
 pub fn guest(n: usize) -> String {
     format!("guest:guest-{n:06}")
-}
-
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    infra: InfraArgs,
-    #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
-    coupon: CouponArgs,
 }
 
 /// A running service and what a test needs to talk to it.
@@ -53,27 +41,24 @@ pub async fn spawn() -> App {
 
 /// Starts the service after `configure` adjusted its settings.
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> App {
-    let mut args: Args = staymesh_testkit::default_args();
-    staymesh_testkit::isolate(&mut args.infra);
-    args.infra.postgres_pool = 32;
-    args.coupon.coupon_tick = Duration::from_millis(200);
-    let mut settings = Settings::new(args.infra, args.server, args.coupon, Arc::new(FakeTokens));
+    let (mut infra, server) = staymesh_testkit::stores();
+    infra.postgres_pool = 32;
+    let mut coupon: CouponArgs = staymesh_testkit::own_args();
+    coupon.coupon_tick = Duration::from_millis(200);
+    let mut settings = Settings::new(infra, server, coupon, Arc::new(FakeTokens));
     configure(&mut settings);
     let running = {
         let settings = settings.clone();
-        staymesh_testkit::spawn(SERVICE, settings.infra.clone(), |listener, shutdown| {
+        staymesh_testkit::spawn(&DESCRIPTOR, settings.infra.clone(), |listener, shutdown| {
             staymesh_coupon::run(settings, listener, shutdown)
         })
         .await
     };
-    let (pool, redis) = staymesh_coupon::connect(&settings.infra)
-        .await
-        .expect("connect");
     App {
         api: CouponServiceClient::new(running.channel.clone()),
         bookings: CouponBookingServiceClient::new(running.channel.clone()),
-        pool,
-        redis,
+        pool: running.pool.clone(),
+        redis: running.redis.clone(),
         settings,
         running,
     }
@@ -82,7 +67,6 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> App {
 impl App {
     /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
-        self.pool.close().await;
         self.running.stop().await;
     }
 

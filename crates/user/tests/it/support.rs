@@ -1,28 +1,16 @@
 //! Starts the real user service on 127.0.0.1:0 against real Postgres and
 //! Redis, in a database of its own, and hands out clients and accounts.
 
-use clap::Parser;
 use sqlx::PgPool;
 use staymesh_platform::auth::jwt::SigningKey;
-use staymesh_platform::{InfraArgs, ServerArgs};
 use staymesh_proto::user as pb;
 use staymesh_proto::user::user_service_client::UserServiceClient;
 use staymesh_testkit::Running;
 pub use staymesh_testkit::{authed, violated_fields};
-use staymesh_user::{Keyring, SERVICE, Settings, UserArgs};
+use staymesh_user::{DESCRIPTOR, Keyring, SERVICE, Settings, UserArgs};
 use tonic::transport::Channel;
 
 pub const PASSWORD: &str = "correct-horse-42";
-
-#[derive(Debug, Parser)]
-struct Args {
-    #[command(flatten)]
-    infra: InfraArgs,
-    #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
-    user: UserArgs,
-}
 
 /// A running service and what a test needs to talk to it.
 pub struct App {
@@ -45,37 +33,36 @@ pub async fn spawn() -> App {
 }
 
 pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
-    let mut args: Args = staymesh_testkit::default_args();
-    staymesh_testkit::isolate(&mut args.infra);
+    let (infra, server) = staymesh_testkit::stores();
+    let mut user: UserArgs = staymesh_testkit::own_args();
     // Cheap hashes: the tests exercise the flow, not the cost.
-    args.user.argon2_memory_kib = 256;
-    args.user.argon2_iterations = 1;
+    user.argon2_memory_kib = 256;
+    user.argon2_iterations = 1;
     let mut options = Options {
-        user: args.user.clone(),
+        user,
         retired_keys: Vec::new(),
     };
     configure(&mut options);
-    let signing_key = SigningKey::generate(format!("test-{}", args.infra.database_prefix));
+    let signing_key = SigningKey::generate(format!("test-{}", infra.database_prefix));
     let keys: Vec<String> = std::iter::once(&signing_key)
         .chain(&options.retired_keys)
         .map(SigningKey::to_config)
         .collect();
     let keyring = Keyring::from_config(&keys.join(",")).expect("keyring");
     let settings = Settings {
-        redis_prefix: args.infra.redis_prefix_for(SERVICE),
-        infra: args.infra.clone(),
-        server: args.server,
+        redis_prefix: infra.redis_prefix_for(SERVICE),
+        infra: infra.clone(),
+        server,
         user: options.user,
         keyring,
     };
-    let running = staymesh_testkit::spawn(SERVICE, args.infra.clone(), |listener, shutdown| {
+    let running = staymesh_testkit::spawn(&DESCRIPTOR, infra, |listener, shutdown| {
         staymesh_user::run(settings, listener, shutdown)
     })
     .await;
-    let (pool, _redis) = staymesh_user::connect(&args.infra).await.expect("connect");
     App {
         api: UserServiceClient::new(running.channel.clone()),
-        pool,
+        pool: running.pool.clone(),
         signing_key,
         running,
     }
@@ -84,7 +71,6 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Options)) -> App {
 impl App {
     /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
-        self.pool.close().await;
         self.running.stop().await;
     }
 
