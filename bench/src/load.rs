@@ -167,6 +167,10 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// Nearest-rank percentile of sorted microseconds, in milliseconds; 0 when empty.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a rank between 0 and the sample count"
+)]
 fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return 0.0;

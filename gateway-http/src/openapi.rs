@@ -95,7 +95,8 @@ impl Generator {
         let mut parameters = Vec::new();
         for path in &binding.path_fields {
             let name = dotted(path);
-            let leaf = path.last().expect("resolved paths are never empty");
+            // Resolved paths are never empty; skip one defensively.
+            let Some(leaf) = path.last() else { continue };
             let schema = self.field_schema(leaf);
             parameters
                 .push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));

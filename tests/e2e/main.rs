@@ -1,7 +1,13 @@
 //! End-to-end tests: the real `staymesh` binary as separate processes on
 //! loopback, the way pods run, against the local Postgres, Redis and broker.
 //! One binary, one module per scenario.
-#![allow(unused_crate_dependencies, unreachable_pub)]
+// A panic is how a test fails: unwrap and expect are fine here.
+#![allow(
+    unused_crate_dependencies,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod auth;
 mod mesh;

@@ -16,6 +16,10 @@ pub(crate) const MAX_CALENDAR_NIGHTS: i64 = 365;
 pub(crate) const MAX_STAY_NIGHTS: i64 = 30;
 
 /// Today in Korea (UTC+9), which is when a night starts for a guest.
+#[allow(
+    clippy::expect_used,
+    reason = "9 hours is within a day, so the offset exists"
+)]
 pub(crate) fn today() -> NaiveDate {
     let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
     Utc::now().with_timezone(&kst).date_naive()

@@ -156,7 +156,8 @@ impl Accommodation {
         let updated = calendar::set_nights(&self.pool, room_type_id, nights, settings).await?;
         self.prices_changed(room.property_id).await;
         Ok(pb::SetCalendarResponse {
-            nights_updated: updated as i32,
+            // At most MAX_CALENDAR_NIGHTS nights of one room type.
+            nights_updated: i32::try_from(updated).unwrap_or(i32::MAX),
         })
     }
 

@@ -83,12 +83,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
-    let connected = staymesh_platform::shutdown::retry_until_ready(
-        "accommodation database and redis",
-        &shutdown,
-        || DESCRIPTOR.connect(&settings.infra),
-    )
-    .await?;
+    let connected = DESCRIPTOR
+        .connect_when_ready(&settings.infra, &shutdown)
+        .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };

@@ -121,8 +121,10 @@ pub(crate) async fn search(pool: &PgPool, q: &Query) -> Result<(Vec<pb::SearchRe
             }),
         }
     }
-    let more = results.len() as i64 > q.limit;
-    results.truncate(q.limit as usize);
+    // limit is a page size, 1 to 100.
+    let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+    let more = results.len() > limit;
+    results.truncate(limit);
     Ok((results, more))
 }
 

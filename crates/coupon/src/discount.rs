@@ -72,7 +72,9 @@ impl Terms {
         let discount = match self.rule {
             // i128: a price near i64::MAX times 100 must not overflow.
             Rule::Percent { percent, cap } => {
-                let raw = (i128::from(price) * i128::from(percent) / 100) as i64;
+                // At most the price (percent <= 100), so it fits back in an i64.
+                let raw =
+                    i64::try_from(i128::from(price) * i128::from(percent) / 100).unwrap_or(price);
                 cap.map_or(raw, |cap| raw.min(cap))
             }
             Rule::Amount(amount) => amount,

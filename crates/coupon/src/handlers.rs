@@ -238,9 +238,10 @@ impl Coupons {
         events::get(self.pool(), event_id).await?;
         let report = reconcile::event(&self.issuer, event_id, r.dry_run, Duration::ZERO).await?;
         Ok(pb::ReconcileResponse {
-            redis_issued: report.redis_issued as i32,
-            stored_issued: report.stored_issued as i32,
-            repaired: report.repaired as i32,
+            // An event holds at most 1,000,000 coupons, so each count fits.
+            redis_issued: saturating_i32(report.redis_issued),
+            stored_issued: saturating_i32(report.stored_issued),
+            repaired: saturating_i32(report.repaired),
             orphaned_user_ids: report.orphaned_user_ids,
         })
     }
@@ -311,4 +312,9 @@ impl Coupons {
             user_coupon: row.map(|r| r.to_proto()),
         })
     }
+}
+
+/// A count on the wire's int32, saturating rather than wrapping.
+fn saturating_i32(count: impl TryInto<i32>) -> i32 {
+    count.try_into().unwrap_or(i32::MAX)
 }

@@ -58,9 +58,21 @@ impl InfraArgs {
         format!("{}:{}", self.redis_prefix, service)
     }
 
-    /// A domain's events topic: `<prefix>.<domain>.events`.
+    /// The one naming function of topics: `<prefix>.<domain>.<kind>`, e.g.
+    /// `staymesh.coupon.events`, `staymesh.point.commands`,
+    /// `staymesh.saga.replies`.
+    pub fn topic(&self, domain: &str, kind: &str) -> String {
+        format!("{}.{domain}.{kind}", self.kafka_prefix)
+    }
+
+    /// A domain's events topic: facts it announces.
     pub fn events_topic(&self, domain: &str) -> String {
-        format!("{}.{domain}.events", self.kafka_prefix)
+        self.topic(domain, "events")
+    }
+
+    /// A domain's commands topic: what the saga asks it to do.
+    pub fn commands_topic(&self, domain: &str) -> String {
+        self.topic(domain, "commands")
     }
 
     /// A consumer group name: `<prefix>-<name>`.

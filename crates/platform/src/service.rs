@@ -66,6 +66,17 @@ impl Descriptor {
         crate::stores::connect(infra, self.name, self.migrator).await
     }
 
+    /// Connects to its stores, retrying while they do not answer yet (pods
+    /// start before their dependencies); `None` if the shutdown came first.
+    pub async fn connect_when_ready(
+        &self,
+        infra: &InfraArgs,
+        shutdown: &Shutdown,
+    ) -> Result<Option<(sqlx::PgPool, crate::redis::RedisPool)>, crate::Error> {
+        let what = format!("{} database and redis", self.name);
+        crate::shutdown::retry_until_ready(&what, shutdown, || self.connect(infra)).await
+    }
+
     /// The metrics port that goes with a gRPC port: 91xx, xx its last two digits.
     pub fn metrics_port_of(grpc_port: u16) -> u16 {
         9100 + grpc_port % 100

@@ -87,7 +87,7 @@ where
         match attempt().await {
             Ok(value) => return Ok(Some(value)),
             Err(error) if error.is_transient() => {
-                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "{what} not ready");
+                tracing::warn!(%error, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "{what} not ready");
             }
             Err(error) => return Err(error),
         }

@@ -90,6 +90,7 @@ pub fn init(service_name: &str, format: LogFormat) -> Result<TelemetryGuard, Err
 }
 
 /// The process-wide Prometheus recorder, installed on first use.
+#[allow(clippy::expect_used, reason = "the buckets are a non-empty constant")]
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE

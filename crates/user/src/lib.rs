@@ -113,12 +113,9 @@ pub async fn run(
         args.argon2_iterations,
         args.argon2_parallelism,
     )?;
-    let connected = staymesh_platform::shutdown::retry_until_ready(
-        "user database and redis",
-        &shutdown,
-        || DESCRIPTOR.connect(&settings.infra),
-    )
-    .await?;
+    let connected = DESCRIPTOR
+        .connect_when_ready(&settings.infra, &shutdown)
+        .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };

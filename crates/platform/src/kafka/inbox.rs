@@ -1,6 +1,13 @@
-//! The inbox: a consumer remembers the ids of the messages it has applied, in
-//! the same transaction as their effect, so a redelivered message (Kafka is at
-//! least once, the outbox relay may publish twice) changes nothing the second time.
+//! The inbox of the saga's participants (booking, coupon, point, payment and
+//! the orchestrator itself): a consumer remembers the ids of the messages it
+//! has applied, in the same transaction as their effect, so a redelivered
+//! message (Kafka is at least once, the outbox relay may publish twice)
+//! changes nothing the second time.
+//!
+//! Entries are kept for a while, longer than any redelivery can take, and
+//! then deleted by [`run_pruner`] (or [`prune`] once), so the table holds
+//! days of ids, not every id ever seen. The table comes with every service's
+//! database (the platform's migrations).
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -43,4 +50,28 @@ pub async fn prune(conn: &mut PgConnection, older_than: std::time::Duration) -> 
             .await?
             .rows_affected();
     Ok(deleted)
+}
+
+/// Deletes entries older than `keep` every `every` until `shutdown`; a
+/// failed round is logged and tried again next time.
+pub async fn run_pruner(
+    pool: sqlx::PgPool,
+    every: std::time::Duration,
+    keep: std::time::Duration,
+    shutdown: crate::Shutdown,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let pruned = async {
+            let mut conn = pool.acquire().await?;
+            prune(&mut conn, keep).await
+        };
+        match pruned.await {
+            Ok(deleted) => tracing::debug!(deleted, "pruned the inbox"),
+            Err(error) => tracing::warn!(%error, "pruning the inbox failed"),
+        }
+    }
 }

@@ -5,10 +5,14 @@
 //! with its relay, and the [`inbox`] that makes at-least-once delivery
 //! effectively once.
 //!
-//! Topics are `staymesh.<domain>.events`, `staymesh.<domain>.commands`,
-//! [`SAGA_REPLIES`] and their dead-letter twins; services create the ones they
-//! use at start-up with [`ensure_topics`] (brokers such as Tansu do not
-//! auto-create them).
+//! Topics are named by one function, [`InfraArgs::topic`]:
+//! `<prefix>.<domain>.events`, `<prefix>.<domain>.commands`,
+//! `<prefix>.saga.replies` and their dead-letter twins ([`dlq_topic`]), the
+//! prefix being `STAYMESH_KAFKA_PREFIX` so deployments can share a broker.
+//! Services create the ones they use at start-up with [`ensure_topics`]
+//! (brokers such as Tansu do not auto-create them).
+//!
+//! [`InfraArgs::topic`]: crate::InfraArgs::topic
 //!
 //! [`Envelope`]: staymesh_proto::common::Envelope
 
@@ -32,19 +36,6 @@ pub use outbox::{OutboxRelay, RelaySettings};
 pub use producer::Producer;
 
 use crate::error::Error;
-
-/// Replies of every saga participant to the orchestrator.
-pub const SAGA_REPLIES: &str = "staymesh.saga.replies";
-
-/// `staymesh.<domain>.events`: facts a domain announces.
-pub fn events_topic(domain: &str) -> String {
-    format!("staymesh.{domain}.events")
-}
-
-/// `staymesh.<domain>.commands`: what the saga asks a domain to do.
-pub fn commands_topic(domain: &str) -> String {
-    format!("staymesh.{domain}.commands")
-}
 
 /// `<topic>.dlq`: where the consumers of `topic` park messages they gave up on.
 pub fn dlq_topic(topic: &str) -> String {
@@ -79,9 +70,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn topic_names_follow_the_convention() {
-        assert_eq!(events_topic("booking"), "staymesh.booking.events");
-        assert_eq!(commands_topic("coupon"), "staymesh.coupon.commands");
-        assert_eq!(dlq_topic(SAGA_REPLIES), "staymesh.saga.replies.dlq");
+    fn topic_names_follow_the_convention_and_the_prefix() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Args {
+            #[command(flatten)]
+            infra: crate::InfraArgs,
+        }
+        let mut infra = Args::parse_from(["test"]).infra;
+        assert_eq!(infra.events_topic("booking"), "staymesh.booking.events");
+        assert_eq!(infra.commands_topic("coupon"), "staymesh.coupon.commands");
+        assert_eq!(
+            dlq_topic(&infra.topic("saga", "replies")),
+            "staymesh.saga.replies.dlq"
+        );
+        infra.kafka_prefix = "blue".into();
+        assert_eq!(infra.events_topic("point"), "blue.point.events");
     }
 }

@@ -35,6 +35,48 @@ async fn try_begin_is_true_once_per_consumer_and_message() {
     db.drop().await;
 }
 
+#[tokio::test]
+async fn the_pruner_deletes_old_entries_and_keeps_recent_ones() {
+    let db = TestDb::new().await;
+    let (old, recent) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(inbox::try_begin(&mut tx, "a", old).await.unwrap());
+    assert!(inbox::try_begin(&mut tx, "a", recent).await.unwrap());
+    tx.commit().await.unwrap();
+    sqlx::query("UPDATE inbox SET processed_at = now() - interval '8 days' WHERE message_id = $1")
+        .bind(old)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let shutdown = Shutdown::new();
+    let pruner = tokio::spawn(inbox::run_pruner(
+        db.pool.clone(),
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(7 * 86_400),
+        shutdown.clone(),
+    ));
+    let pool = db.pool.clone();
+    eventually(KAFKA_TIMEOUT, "the old entry pruned", || {
+        let pool = pool.clone();
+        async move {
+            let left: Vec<Uuid> = sqlx::query_scalar("SELECT message_id FROM inbox")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            left == [recent]
+        }
+    })
+    .await;
+    // The pruned id is new again to the inbox; the recent one is still a duplicate.
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(!inbox::try_begin(&mut tx, "a", recent).await.unwrap());
+    tx.rollback().await.unwrap();
+    shutdown.trigger();
+    pruner.await.unwrap();
+    db.drop().await;
+}
+
 /// Applies a message: bumps the counter once per new message id, in the same
 /// transaction as the inbox entry.
 async fn apply(pool: &PgPool, consumer: &str, incoming: &Incoming) -> Result<(), HandlerError> {

@@ -3,7 +3,8 @@
 //! localhost defaults; scripts/infra.sh starts both). One binary, one link.
 
 // Integration tests see every dependency of the crate but use only a few.
-#![allow(unused_crate_dependencies)]
+// A panic is how a test fails: unwrap and expect are fine here.
+#![allow(unused_crate_dependencies, clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
