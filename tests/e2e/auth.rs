@@ -51,18 +51,17 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
     let current = SigningKey::generate("current");
     let retired = SigningKey::generate("retired");
     let keys = format!("{},{}", current.to_config(), retired.to_config());
-    let spawn = |part: &str| {
+    let spawn = |part: &str, keys: &str| {
         let mut command = deployment.command(&[part]);
         command
-            .env("STAYMESH_JWT_SIGNING_KEYS", &keys)
-            .env("STAYMESH_LOGIN_MAX_FAILURES", "3")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        command.spawn().expect("spawn staymesh")
+            .env("STAYMESH_JWT_SIGNING_KEYS", keys)
+            .env("STAYMESH_JWKS_REFRESH", "1s")
+            .env("STAYMESH_LOGIN_MAX_FAILURES", "3");
+        Process::spawn(command)
     };
-    let mut user = spawn("user");
-    let mut accommodation = spawn("accommodation");
-    let mut gateway = spawn("gateway");
+    let mut user = spawn("user", &keys);
+    let mut accommodation = spawn("accommodation", &keys);
+    let mut gateway = spawn("gateway", &keys);
     wait_serving(&deployment.url("user"), &mut user, Duration::from_secs(60)).await;
     wait_serving(
         &deployment.url("accommodation"),
@@ -327,14 +326,59 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
     .await;
     assert_eq!(dead.status, 401, "{}", dead.body);
 
+    // Rotation through the real path: the user service drops the retired key
+    // from its keyring, the accommodation service refetches the JWKS, and a
+    // token of the retired key is refused from then on; `current` still works.
+    user.sigterm().await;
+    assert!(user.wait().await.success(), "{}", user.output());
+    let mut user = spawn("user", &current.to_config());
+    wait_serving(&deployment.url("user"), &mut user, Duration::from_secs(60)).await;
+    let jwks = grpcurl(&[
+        "-plaintext",
+        &format!("127.0.0.1:{}", deployment.port("user")),
+        "staymesh.user.v1.UserService/GetJwks",
+    ])
+    .await;
+    assert!(
+        !jwks.contains("retired"),
+        "the JWKS still lists the retired key: {jwks}"
+    );
+    let create = |token: String| {
+        let edge = edge.clone();
+        async move {
+            http(
+                Method::POST,
+                &format!("{edge}/v1/properties"),
+                Some(&token),
+                Some(property("회전 호텔")),
+            )
+            .await
+            .status
+        }
+    };
+    staymesh_testkit::eventually(
+        Duration::from_secs(20),
+        "the accommodation service refusing the dropped key",
+        || {
+            let refused = create(by_retired.clone());
+            async move { refused.await == 401 }
+        },
+    )
+    .await;
+    let by_current = current.sign(&claims(&sub, "HOST", 60)).expect("sign");
+    assert_eq!(
+        create(by_current).await,
+        200,
+        "the current key still verifies"
+    );
+
     for child in [&user, &accommodation, &gateway] {
-        sigterm(child).await;
+        child.sigterm().await;
     }
     for child in [&mut user, &mut accommodation, &mut gateway] {
         let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
             .await
-            .expect("exits within the drain timeout")
-            .expect("wait");
+            .expect("exits within the drain timeout");
         assert!(exit.success(), "clean exit on SIGTERM: {exit}");
     }
     deployment.clean_up().await;

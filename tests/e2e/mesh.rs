@@ -204,14 +204,96 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
     assert_eq!(status, 200);
     assert!(metrics.contains("grpc_server_requests_total"), "{metrics}");
 
-    // SIGTERM: drain and exit 0.
-    sigterm(&mesh).await;
+    // SIGTERM while requests are in flight: every one of them completes
+    // before the process exits 0.
+    let in_flight = in_flight_searches(&deployment, check_in, 600).await;
+    mesh.sigterm().await;
+    let answers = futures::future::join_all(in_flight).await;
+    let failed: Vec<_> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} in-flight requests failed during the drain: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(3)]
+    );
     let exit = tokio::time::timeout(Duration::from_secs(20), mesh.wait())
         .await
-        .expect("exits within the drain timeout")
-        .expect("wait");
+        .expect("exits within the drain timeout");
     assert!(exit.success(), "clean exit on SIGTERM: {exit}");
     deployment.clean_up().await;
+}
+
+/// Starts `count` SearchAvailability calls at once and returns them once the
+/// accommodation service has received every one and some are still running
+/// (its own `grpc_server_requests_started_total` and `_in_flight` say so).
+async fn in_flight_searches(
+    deployment: &Deployment,
+    check_in: chrono::NaiveDate,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<Result<(), tonic::Status>>> {
+    use staymesh_proto::accommodation as pb;
+    use staymesh_proto::accommodation::accommodation_service_client::AccommodationServiceClient;
+    let metrics_url = format!(
+        "http://127.0.0.1:{}/metrics",
+        deployment.metrics_port("accommodation")
+    );
+    let method = "SearchAvailability";
+    let before = metric_sum(&metrics_url, "grpc_server_requests_started_total", method).await;
+    let channel = tonic::transport::Endpoint::from_shared(deployment.url("accommodation"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    let date = |d: chrono::NaiveDate| staymesh_proto::common::Date {
+        year: d.year(),
+        month: i32::try_from(d.month()).expect("month"),
+        day: i32::try_from(d.day()).expect("day"),
+    };
+    let calls: Vec<_> = (0..count)
+        .map(|_| {
+            let mut client = AccommodationServiceClient::new(channel.clone());
+            let request = pb::SearchAvailabilityRequest {
+                region: "제주".into(),
+                check_in: Some(date(check_in)),
+                check_out: Some(date(check_in + chrono::Duration::days(2))),
+                guests: 2,
+                ..Default::default()
+            };
+            tokio::spawn(async move { client.search_availability(request).await.map(|_| ()) })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let started = metric_sum(&metrics_url, "grpc_server_requests_started_total", method).await;
+        let running = metric_sum(&metrics_url, "grpc_server_requests_in_flight", method).await;
+        if started - before >= count as f64 {
+            assert!(
+                running > 0.0,
+                "all {count} searches finished before SIGTERM could catch them in flight"
+            );
+            return calls;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the service received {} of {count} searches",
+            started - before
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The sum of a Prometheus metric's samples whose labels mention `method`.
+async fn metric_sum(url: &str, metric: &str, method: &str) -> f64 {
+    let (status, text) = http_get(url).await;
+    assert_eq!(status, 200);
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(method))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
 
 #[tokio::test]

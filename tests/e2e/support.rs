@@ -1,43 +1,13 @@
 //! Starting and stopping `staymesh` processes, and talking to them.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+pub use staymesh_testkit::Process;
+use tokio::process::Command;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-/// The workspace root.
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// The `staymesh` binary of this build profile, built if needed (cargo does
-/// nothing when it is up to date).
-pub async fn binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "staymesh", "--bin", "staymesh"])
-        .current_dir(workspace())
-        .status()
-        .await
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build -p staymesh failed");
-    // This test runs from <target>/<profile>/deps/.
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile dir");
-    let binary = profile_dir.join("staymesh");
-    assert!(binary.exists(), "{} missing", binary.display());
-    binary
-}
 
 /// A port free right now on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -69,7 +39,7 @@ pub struct Deployment {
 impl Deployment {
     pub async fn new() -> Self {
         let tag = uuid::Uuid::now_v7().simple().to_string();
-        let binary = binary().await;
+        let binary = staymesh_testkit::staymesh_binary().await;
         let listed = Command::new(&binary)
             .args(["services", "--names"])
             .output()
@@ -156,13 +126,9 @@ impl Deployment {
         stdout
     }
 
-    /// Starts a long-running subcommand with its output captured.
-    pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn staymesh")
+    /// Starts a long-running subcommand; its output is read and kept.
+    pub fn spawn(&self, args: &[&str]) -> Process {
+        Process::spawn(self.command(args))
     }
 
     pub fn edge(&self) -> String {
@@ -183,11 +149,14 @@ impl Deployment {
 }
 
 /// Polls gRPC health until SERVING, failing after `limit` or if the process exits.
-pub async fn wait_serving(url: &str, child: &mut Child, limit: Duration) {
+pub async fn wait_serving(url: &str, child: &mut Process, limit: Duration) {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().expect("poll child") {
-            panic!("staymesh exited during start-up: {status}");
+        if let Some(status) = child.exited() {
+            panic!(
+                "staymesh exited during start-up: {status}\n{}",
+                child.output()
+            );
         }
         if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.to_owned())
             .expect("url")
@@ -271,7 +240,7 @@ pub async fn http(
 }
 
 /// Polls the edge's `/healthz` until it answers, failing after `limit`.
-pub async fn wait_http(edge: &str, child: &mut Child, limit: Duration) {
+pub async fn wait_http(edge: &str, child: &mut Process, limit: Duration) {
     use http_body_util::Empty;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -280,8 +249,11 @@ pub async fn wait_http(edge: &str, child: &mut Child, limit: Duration) {
     let url: hyper::Uri = format!("{edge}/healthz").parse().expect("url");
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().expect("poll child") {
-            panic!("staymesh exited during start-up: {status}");
+        if let Some(status) = child.exited() {
+            panic!(
+                "staymesh exited during start-up: {status}\n{}",
+                child.output()
+            );
         }
         if client
             .get(url.clone())
@@ -330,15 +302,4 @@ pub async fn grpcurl_status(args: &[&str]) -> String {
         "grpcurl {args:?} succeeded: {printed}"
     );
     printed
-}
-
-/// Sends SIGTERM, as Kubernetes does.
-pub async fn sigterm(child: &Child) {
-    let pid = child.id().expect("running child").to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .expect("kill");
-    assert!(status.success());
 }

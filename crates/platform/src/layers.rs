@@ -75,10 +75,17 @@ where
         }
         let service = self.service;
         let started = Instant::now();
+        // Started and in flight: what a drain waits for, and what an
+        // autoscaler or an operator reads as load.
+        metrics::counter!("grpc_server_requests_started_total",
+            "service" => service, "method" => method.clone())
+        .increment(1);
+        let in_flight = InFlight::start(service, method.clone());
         let future = self.inner.call(request);
         Box::pin(
             async move {
                 let result = future.await;
+                drop(in_flight);
                 let code = match &result {
                     // Errors come back "trailers-only", so their grpc-status is
                     // a header; a response without one is a success whose
@@ -121,6 +128,30 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// One RPC in `grpc_server_requests_in_flight`, until dropped (also when the
+/// request is cancelled).
+struct InFlight {
+    service: &'static str,
+    method: String,
+}
+
+impl InFlight {
+    fn start(service: &'static str, method: String) -> Self {
+        metrics::gauge!("grpc_server_requests_in_flight",
+            "service" => service, "method" => method.clone())
+        .increment(1.0);
+        Self { service, method }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("grpc_server_requests_in_flight",
+            "service" => self.service, "method" => std::mem::take(&mut self.method))
+        .decrement(1.0);
     }
 }
 

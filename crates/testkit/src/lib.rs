@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod broker;
+mod process;
 mod running;
 mod tokens;
 
@@ -16,6 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use broker::Broker;
+pub use process::{Process, staymesh_binary};
 pub use running::{Running, isolate, own_args, spawn, stores};
 pub use tokens::{FakeTokens, user_of};
 

@@ -1,0 +1,109 @@
+//! `staymesh` as separate processes, the way pods run: the binary of this
+//! build, and a child whose output is always read (so a chatty run never
+//! fills a pipe and hangs) and kept for the failure message.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+/// The `staymesh` binary of this build profile, built if needed (cargo does
+/// nothing when it is up to date).
+pub async fn staymesh_binary() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "staymesh", "--bin", "staymesh"])
+        .current_dir(&workspace)
+        .status()
+        .await
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p staymesh failed");
+    // A test runs from <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile dir");
+    let binary = profile_dir.join("staymesh");
+    assert!(binary.exists(), "{} missing", binary.display());
+    binary
+}
+
+/// A child process with its output drained into memory.
+#[derive(Debug)]
+pub struct Process {
+    pub child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Process {
+    /// Spawns `command` with stdout and stderr read in the background;
+    /// the child is killed if this is dropped.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn child process");
+        let output = Arc::new(Mutex::new(String::new()));
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(drain(out, output.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(drain(err, output.clone()));
+        }
+        Self { child, output }
+    }
+
+    /// Everything it printed so far (stdout and stderr interleaved by line).
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Its exit status if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("poll child")
+    }
+
+    /// Sends SIGTERM, as Kubernetes does before it removes a pod.
+    pub async fn sigterm(&self) {
+        self.signal("-TERM").await;
+    }
+
+    /// SIGKILL: no clean-up, no flush, as when a node dies.
+    pub async fn sigkill(&mut self) {
+        self.signal("-KILL").await;
+        self.child.wait().await.expect("reap killed child");
+    }
+
+    async fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running child").to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Waits for it to exit.
+    pub async fn wait(&mut self) -> ExitStatus {
+        self.child.wait().await.expect("wait for child")
+    }
+}
+
+async fn drain(stream: impl AsyncRead + Unpin, into: Arc<Mutex<String>>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut text = into.lock().unwrap_or_else(|e| e.into_inner());
+        text.push_str(&line);
+        text.push('\n');
+    }
+}
