@@ -121,15 +121,16 @@ pub(crate) struct EdgeArgs {
 
 /// The whole command line: the derived part plus every service's.
 pub(crate) fn command() -> clap::Command {
-    let mut command = Cli::command()
-        .subcommand_required(true)
-        .arg_required_else_help(true);
+    let base = Cli::command();
+    let about = base.get_about().cloned().unwrap_or_default();
+    let mut command = base.subcommand_required(true).arg_required_else_help(true);
     for service in SERVICES {
         command = (service.args)(command)
             .args(endpoint_args(service))
             .subcommand(clap::Command::new(service.name).about(service.about));
     }
-    command
+    // A service's settings group carries its own doc line; the binary keeps its.
+    command.about(about).long_about(None::<&str>)
 }
 
 /// Parses the command line; the matches also hold every service's settings.
@@ -148,6 +149,7 @@ fn endpoint_args(service: &Descriptor) -> [Arg; 3] {
             .long(format!("{name}-port"))
             .env(format!("STAYMESH_{env}_PORT"))
             .value_parser(clap::value_parser!(u16))
+            .value_name("PORT")
             .default_value(port.to_string())
             .global(true)
             .help(format!("gRPC port of the {name} service")),
@@ -155,6 +157,7 @@ fn endpoint_args(service: &Descriptor) -> [Arg; 3] {
             .long(format!("{name}-metrics-port"))
             .env(format!("STAYMESH_{env}_METRICS_PORT"))
             .value_parser(clap::value_parser!(u16))
+            .value_name("PORT")
             .global(true)
             .help(format!(
                 "Metrics port of the {name} service (default 91xx, xx the gRPC port's last two digits)"
@@ -162,6 +165,7 @@ fn endpoint_args(service: &Descriptor) -> [Arg; 3] {
         Arg::new(format!("{name}_url"))
             .long(format!("{name}-url"))
             .env(format!("STAYMESH_{env}_URL"))
+            .value_name("URL")
             .default_value(format!("http://127.0.0.1:{port}"))
             .global(true)
             .help(format!(
