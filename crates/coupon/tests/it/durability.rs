@@ -1,13 +1,13 @@
 //! Nothing a guest was told is lost and nothing is stored twice, while the
-//! batch writer is stopped and restarted mid-stream and the broker itself is
-//! killed and restarted (Tansu with SQLite storage keeps offsets).
+//! batch writer is killed without warning (SIGKILL) in the middle of a batch's
+//! transaction, and while the broker is killed with CouponIssued messages in
+//! flight (Tansu with SQLite storage keeps offsets across its restart).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use fred::prelude::*;
 use futures::StreamExt;
-use staymesh_platform::Shutdown;
 use staymesh_proto::coupon as pb;
 
 use crate::support::*;
@@ -43,82 +43,140 @@ async fn stored_users(app: &App, event_id: &str) -> HashSet<String> {
     users.into_iter().collect()
 }
 
-fn start_writer(app: &App) -> (Shutdown, tokio::task::JoinHandle<()>) {
-    let shutdown = Shutdown::new();
-    let settings = app.settings.clone();
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        staymesh_coupon::run_consumer(settings, stop)
-            .await
-            .expect("writer ran");
-    });
-    (shutdown, task)
+/// How many backends of the test's database wait on a lock while storing a
+/// batch (the writer's statement starts `WITH inserted AS`), and their pids.
+async fn blocked_batches(app: &App) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+           AND wait_event_type = 'Lock' AND query LIKE 'WITH inserted AS%'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("pg_stat_activity")
+}
+
+async fn backend_alive(app: &App, pid: i32) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+        .bind(pid)
+        .fetch_one(&app.pool)
+        .await
+        .expect("pg_stat_activity")
+}
+
+async fn claimed_in_redis(app: &App, event_id: &str) -> i64 {
+    app.redis
+        .hlen(app.claimed_key(event_id))
+        .await
+        .expect("hlen")
 }
 
 #[tokio::test]
-async fn writer_and_broker_restarts_lose_and_double_nothing() {
+async fn a_killed_writer_and_a_killed_broker_lose_and_double_nothing() {
     let mut broker = Broker::start().await;
     let brokers = broker.address();
-    let mut app = spawn_with(move |s| {
+    // This process answers claims; the batch writer runs as a process of its
+    // own (`staymesh coupon`), so it can be SIGKILLed. Neither reconciles:
+    // what reaches Postgres comes through the writer or the direct write.
+    let app = spawn_with(move |s| {
         s.infra.kafka_brokers = brokers;
         s.run_consumer = false;
         s.coupon.coupon_publish_timeout = Duration::from_millis(1_500);
+        s.coupon.coupon_reconcile_every = Duration::from_secs(3_600);
     })
     .await;
+    let mut app = app;
     let event = app.open_event(1_000).await;
     let id = event.event_id.clone();
     let mut winners = HashSet::new();
 
-    // 1. Claims stream in; the writer is stopped mid-stream and restarted.
-    let (stop, writer) = start_writer(&app);
+    // 1. Claims stream in; the writer is killed while a batch waits in its
+    // transaction (a lock the test holds on the event row keeps it there).
+    let mut writer = app.writer_process(&broker).await;
     let claiming = press(&app, &id, 0..400);
-    let interrupt = async {
+    let kill = async {
         eventually(
             Duration::from_secs(60),
-            "the writer's first coupons",
-            || async { app.stored(&id).await >= 50 },
+            "the writer's first batches",
+            || async { app.stored(&id).await >= 100 },
         )
         .await;
-        stop.trigger();
-        writer.await.expect("writer stopped");
-        app.stored(&id).await
+        let mut lock = app.pool.begin().await.expect("begin");
+        sqlx::query("SELECT 1 FROM issuance_event WHERE id = $1::uuid FOR UPDATE")
+            .bind(&id)
+            .execute(&mut *lock)
+            .await
+            .expect("lock the event row");
+        eventually(
+            Duration::from_secs(60),
+            "a batch blocked in its transaction",
+            || async { !blocked_batches(&app).await.is_empty() },
+        )
+        .await;
+        let blocked = blocked_batches(&app).await;
+        let stored_at_kill = app.stored(&id).await;
+        writer.sigkill().await;
+        lock.rollback().await.expect("release the lock");
+        // Postgres rolls the dead writer's transaction back once its
+        // statement can finish and it finds the client gone.
+        for pid in blocked {
+            eventually(
+                Duration::from_secs(30),
+                "the killed writer's backend gone",
+                || async { !backend_alive(&app, pid).await },
+            )
+            .await;
+        }
+        (stored_at_kill, app.stored(&id).await)
     };
-    let (won, stored_at_stop) = tokio::join!(claiming, interrupt);
+    let (won, (stored_at_kill, after_kill)) = tokio::join!(claiming, kill);
     winners.extend(won);
     assert_eq!(winners.len(), 400);
-    let after_stop = app.stored(&id).await;
-    assert!(after_stop <= 400);
-    println!("writer stopped at {stored_at_stop} stored; {after_stop} after the claims");
-    let (stop, writer) = start_writer(&app);
-    app.wait_stored(&id, 400, Duration::from_secs(60)).await;
+    assert!(
+        (100..400).contains(&stored_at_kill),
+        "the writer had stored some but not all when it died: {stored_at_kill}"
+    );
+    assert_eq!(
+        after_kill, stored_at_kill,
+        "the batch the writer died in left nothing behind"
+    );
+    // The replacement joins the killed writer's group; the group gives the
+    // partitions over once the dead member's session (45 s) has expired.
+    let mut writer = app.writer_process(&broker).await;
+    app.wait_stored(&id, 400, Duration::from_secs(120)).await;
+    assert_eq!(stored_users(&app, &id).await, winners);
 
-    // 2. The broker dies. Claims are still answered at once; behind each,
-    // the Kafka send gives up and the coupon is stored directly, so the
-    // coupons reach the box while the broker is still down.
-    broker.kill().await;
-    let during_outage = press(&app, &id, 400..700).await;
-    assert_eq!(during_outage.len(), 300);
-    eventually(
-        Duration::from_secs(30),
-        "claims made while the broker was down stored without it",
-        || async { during_outage.is_subset(&stored_users(&app, &id).await) },
-    )
-    .await;
-    winners.extend(during_outage);
-
-    // 3. The broker comes back with its data; claims sell the rest out.
-    broker.restart().await;
-    winners.extend(press(&app, &id, 700..5_000).await);
+    // 2. The broker dies while CouponIssued messages are in flight (claimed
+    // in Redis, not yet stored). Claims are still answered at once; behind
+    // each, the Kafka send gives up and the coupon is stored directly.
+    let claiming = press(&app, &id, 400..5_000);
+    let kill = async {
+        eventually(
+            Duration::from_secs(60),
+            "claims after the restart",
+            || async { claimed_in_redis(&app, &id).await >= 550 },
+        )
+        .await;
+        let stored = app.stored(&id).await;
+        let claimed = claimed_in_redis(&app, &id).await;
+        broker.kill().await;
+        (stored, claimed)
+    };
+    let (won, (stored_at_kill, claimed_at_kill)) = tokio::join!(claiming, kill);
+    assert!(
+        stored_at_kill < claimed_at_kill,
+        "the broker died with claims in flight: {stored_at_kill} stored of {claimed_at_kill}"
+    );
+    winners.extend(won);
     assert_eq!(winners.len(), 1_000, "exactly the quantity was claimed");
+    broker.restart().await;
 
     app.wait_stored(&id, 1_000, Duration::from_secs(90)).await;
     assert_eq!(
         stored_users(&app, &id).await,
         winners,
-        "exactly the winners, once each"
+        "exactly the guests told CLAIMED"
     );
-    let in_redis: i64 = app.redis.hlen(app.claimed_key(&id)).await.expect("hlen");
-    assert_eq!(in_redis, 1_000);
+    assert_eq!(claimed_in_redis(&app, &id).await, 1_000);
     let issued: i32 = sqlx::query_scalar("SELECT issued FROM issuance_event WHERE id = $1::uuid")
         .bind(&id)
         .fetch_one(&app.pool)
@@ -126,8 +184,8 @@ async fn writer_and_broker_restarts_lose_and_double_nothing() {
         .expect("issued");
     assert_eq!(issued, 1_000);
 
-    stop.trigger();
-    writer.await.expect("writer stopped");
+    writer.sigterm().await;
+    let _ = writer.wait().await;
     app.stop().await;
     broker.kill().await;
 }

@@ -1,6 +1,9 @@
 //! State changes are announced: on Kafka (through the outbox) and, for
 //! opening and selling out, on the webhook.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,16 +16,26 @@ use tokio::sync::mpsc;
 
 use crate::support::*;
 
-/// A bare HTTP endpoint that answers 200 and hands over each request body.
-async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<serde_json::Value>) {
+/// A bare HTTP endpoint that refuses the first delivery of each distinct
+/// body with a 500, then answers 200 and hands the body over; it also counts
+/// the deliveries it refused.
+async fn webhook_receiver() -> (
+    String,
+    mpsc::UnboundedReceiver<serde_json::Value>,
+    Arc<AtomicUsize>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let (tx, rx) = mpsc::unbounded_channel();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let counter = refused.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let tx = tx.clone();
+            let (seen, counter) = (seen.clone(), counter.clone());
             tokio::spawn(async move {
                 let mut request = Vec::new();
                 let mut buffer = [0u8; 4096];
@@ -44,11 +57,16 @@ async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<serde_json::Valu
                             .and_then(|v| v.parse::<usize>().ok())
                             .unwrap_or(0);
                         if body.len() >= length {
-                            let _ =
-                                tx.send(serde_json::from_str(&body[..length]).expect("JSON body"));
-                            let _ = socket
-                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                                .await;
+                            let body = &body[..length];
+                            let first = seen.lock().expect("seen").insert(body.to_owned());
+                            let answer: &[u8] = if first {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
+                            } else {
+                                let _ = tx.send(serde_json::from_str(body).expect("JSON body"));
+                                b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+                            };
+                            let _ = socket.write_all(answer).await;
                             request.clear();
                         }
                     }
@@ -56,7 +74,7 @@ async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<serde_json::Valu
             });
         }
     });
-    (url, rx)
+    (url, rx, refused)
 }
 
 async fn next<T>(rx: &mut mpsc::UnboundedReceiver<T>, what: &str) -> T {
@@ -68,7 +86,7 @@ async fn next<T>(rx: &mut mpsc::UnboundedReceiver<T>, what: &str) -> T {
 
 #[tokio::test]
 async fn opening_selling_out_and_closing_are_announced() {
-    let (url, mut hooks) = webhook_receiver().await;
+    let (url, mut hooks, refused) = webhook_receiver().await;
     let mut app = spawn_with(move |s| s.coupon.coupon_webhook_url = url).await;
 
     let (tx, mut changes) = mpsc::unbounded_channel();
@@ -140,6 +158,18 @@ async fn opening_selling_out_and_closing_are_announced() {
             .await
             .is_err(),
         "a change was announced twice"
+    );
+    // Each webhook was refused once and accepted on the retry, exactly once.
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        2,
+        "one refused delivery each"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), hooks.recv())
+            .await
+            .is_err(),
+        "a webhook arrived twice"
     );
     watcher.trigger();
     app.stop().await;

@@ -12,8 +12,8 @@ use staymesh_platform::redis::RedisPool;
 use staymesh_proto::coupon as pb;
 use staymesh_proto::coupon::coupon_booking_service_client::CouponBookingServiceClient;
 use staymesh_proto::coupon::coupon_service_client::CouponServiceClient;
-use staymesh_testkit::Running;
 pub use staymesh_testkit::{Broker, FakeTokens, authed, eventually, user_of, violated_fields, won};
+use staymesh_testkit::{Process, Running};
 use tonic::transport::Channel;
 
 pub const ADMIN: &str = "admin:0190c0de-0000-7000-8000-0000000000ad";
@@ -68,6 +68,37 @@ impl App {
     /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
         self.running.stop().await;
+    }
+
+    /// The batch writer as a process of its own (`staymesh coupon`, the same
+    /// database, Redis and topics as this service), so a test can kill it.
+    /// Its reconciler waits an hour: only the writer stores here.
+    pub async fn writer_process(&self, broker: &Broker) -> Process {
+        let infra = &self.settings.infra;
+        let key = staymesh_platform::auth::jwt::SigningKey::generate("test").public_key();
+        let port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port().to_string())
+                .expect("free port")
+        };
+        let mut command = tokio::process::Command::new(staymesh_testkit::staymesh_binary().await);
+        command
+            .arg("coupon")
+            .env("STAYMESH_POSTGRES_URL", &infra.postgres_url)
+            .env("STAYMESH_DATABASE_PREFIX", &infra.database_prefix)
+            .env("STAYMESH_REDIS_URL", &infra.redis_url)
+            .env("STAYMESH_REDIS_PREFIX", &infra.redis_prefix)
+            .env("STAYMESH_KAFKA_PREFIX", &infra.kafka_prefix)
+            .env("STAYMESH_KAFKA_BROKERS", broker.address())
+            .env("STAYMESH_COUPON_PORT", port())
+            .env("STAYMESH_COUPON_METRICS_PORT", port())
+            .env("STAYMESH_COUPON_BATCH_SIZE", "50")
+            .env("STAYMESH_COUPON_RECONCILE_EVERY", "1h")
+            .env("STAYMESH_JWT_PUBLIC_KEYS", format!("{}:{}", key.kid, key.x))
+            .env("STAYMESH_LOG_FORMAT", "pretty")
+            .env("RUST_LOG", "warn");
+        Process::spawn(command)
     }
 
     /// A 10% coupon (at most 5,000 won) valid for a week, created by the admin.
