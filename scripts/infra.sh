@@ -299,10 +299,32 @@ staymesh local infrastructure is up (these are the services' defaults):
 EOF
 }
 
+# The services' default ports (gRPC 50051-50059, metrics 9151-9159, the edge
+# 8080 and 9180) lie in Linux's ephemeral range, so an outgoing connection can
+# hold one for a moment and `make up` fails with "Address already in use".
+# Reserve them so the kernel never hands them out as ephemeral ports
+# (tests bind port 0 and are not affected). Best effort: skipped where the
+# sysctl cannot be written.
+STAYMESH_PORTS="8080,9151-9159,9180,50051-50059"
+reserve_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
+  [ -w "$file" ] || [ "$(id -u)" -eq 0 ] || return 0
+  current="$(cat "$file" 2>/dev/null || true)"
+  case ",$current," in
+    *",50051-50059,"*) return 0 ;;
+  esac
+  if as_root sh -c "echo '${current:+$current,}$STAYMESH_PORTS' > $file" 2>/dev/null; then
+    log "reserved the staymesh ports from the ephemeral range"
+  else
+    log "could not reserve the staymesh ports (ip_local_reserved_ports); continuing"
+  fi
+}
+
 cmd_up() {
   install_apt
   install_node_tools
   install_grpcurl
+  reserve_ports
   mkdir -p "$STATE"
   # Postgres and Redis first: they are usable while Tansu compiles on a new machine.
   up_postgres
