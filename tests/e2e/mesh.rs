@@ -27,18 +27,11 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
         wait_serving(&url, &mut mesh, Duration::from_secs(60)).await;
     }
     wait_http(&deployment.edge(), &mut mesh, Duration::from_secs(60)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = http_get(&format!("{}/readyz", deployment.edge())).await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz never 200: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let readyz = format!("{}/readyz", deployment.edge());
+    staymesh_testkit::eventually(Duration::from_secs(30), "/readyz 200", || async {
+        http_get(&readyz).await.0 == 200
+    })
+    .await;
     let grpc = format!("127.0.0.1:{}", deployment.port("accommodation"));
 
     // grpcurl needs no proto files: reflection serves the contracts.

@@ -39,12 +39,16 @@ impl Use {
         v.check(!host_id.is_empty(), "host_id", "is required");
         let price = won(price, "price", &mut v);
         v.into_result()?;
+        // Both parsers record a violation whenever they give None.
+        let (Some(user_coupon_id), Some(price)) = (user_coupon_id, price) else {
+            return Err(Error::invalid("request", "is incomplete"));
+        };
         Ok(Self {
             booking_id,
             user_id: user_id.to_owned(),
-            user_coupon_id: user_coupon_id.unwrap_or_default(),
+            user_coupon_id,
             host_id: host_id.to_owned(),
-            price: price.unwrap_or_default(),
+            price,
         })
     }
 }

@@ -148,9 +148,8 @@ pub(crate) async fn run(announcer: Announcer, every: std::time::Duration, shutdo
         if let Err(error) = announcer.tick().await {
             tracing::warn!(%error, "issuance event scheduler tick failed");
         }
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(every) => {}
+        if !shutdown.sleep(every).await {
+            return;
         }
     }
 }

@@ -93,11 +93,7 @@ async fn event_if_counts_differ(issuer: &Issuer, event_id: Uuid, grace: Duration
 
 /// Reconciles every event that is live or ended within a day, every `every`.
 pub(crate) async fn run(issuer: Issuer, every: Duration, grace: Duration, shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(every) => {}
-        }
+    while shutdown.sleep(every).await {
         let due: std::result::Result<Vec<Uuid>, sqlx::Error> = sqlx::query_scalar(
             "SELECT id FROM issuance_event \
              WHERE opens_at <= now() AND closes_at > now() - interval '1 day'",

@@ -66,6 +66,11 @@ impl Descriptor {
         crate::stores::connect(infra, self.name, self.migrator).await
     }
 
+    /// Creates and migrates its database (no Redis, no pool kept).
+    pub async fn migrate(&self, infra: &InfraArgs) -> Result<(), crate::Error> {
+        crate::stores::migrate(infra, self.name, self.migrator).await
+    }
+
     /// Connects to its stores, retrying while they do not answer yet (pods
     /// start before their dependencies); `None` if the shutdown came first.
     pub async fn connect_when_ready(

@@ -40,6 +40,15 @@ impl Shutdown {
         self.0.cancelled().await;
     }
 
+    /// Sleeps for `period`; false if the shutdown started first. The beat of
+    /// every periodic job: `while shutdown.sleep(every).await { ... }`.
+    pub async fn sleep(&self, period: std::time::Duration) -> bool {
+        tokio::select! {
+            () = self.wait() => false,
+            () = tokio::time::sleep(period) => true,
+        }
+    }
+
     /// An owned future that completes when the shutdown starts.
     pub fn wait_owned(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
         self.0.clone().cancelled_owned()
@@ -91,9 +100,8 @@ where
             }
             Err(error) => return Err(error),
         }
-        tokio::select! {
-            () = shutdown.wait() => return Ok(None),
-            () = tokio::time::sleep(backoff) => {}
+        if !shutdown.sleep(backoff).await {
+            return Ok(None);
         }
         backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
     }

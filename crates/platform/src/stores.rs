@@ -15,14 +15,27 @@ pub async fn connect(
     service: &str,
     migrator: &Migrator,
 ) -> Result<(PgPool, RedisPool), Error> {
-    let settings = DbSettings {
-        admin_url: infra.postgres_url.clone(),
-        database: infra.database_for(service),
-        max_connections: infra.postgres_pool,
-    };
-    let pool = db::connect(&settings, migrator).await?;
+    let pool = db::connect(&db_settings(infra, service, infra.postgres_pool), migrator).await?;
     let redis = redis::connect(&infra.redis_url, infra.redis_pool).await?;
     Ok((pool, redis))
+}
+
+/// Creates and migrates `service`'s database, and nothing else (`staymesh
+/// migrate`, a migrations job).
+pub async fn migrate(infra: &InfraArgs, service: &str, migrator: &Migrator) -> Result<(), Error> {
+    db::connect(&db_settings(infra, service, 2), migrator)
+        .await?
+        .close()
+        .await;
+    Ok(())
+}
+
+fn db_settings(infra: &InfraArgs, service: &str, max_connections: u32) -> DbSettings {
+    DbSettings {
+        admin_url: infra.postgres_url.clone(),
+        database: infra.database_for(service),
+        max_connections,
+    }
 }
 
 /// Checks that both answer (readiness).

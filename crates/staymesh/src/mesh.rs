@@ -10,7 +10,6 @@ use clap::ArgMatches;
 use staymesh_platform::Shutdown;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::auth::jwks;
-use staymesh_platform::db::{self, DbSettings};
 use staymesh_platform::service::{Descriptor, Launch, Prepared, ServiceUrls};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -21,18 +20,11 @@ use crate::services::SERVICES;
 /// Creates and migrates every service's database.
 pub(crate) async fn migrate(cli: &Cli) -> anyhow::Result<()> {
     for service in SERVICES {
-        let database = cli.infra.database_for(service.name);
-        let settings = DbSettings {
-            admin_url: cli.infra.postgres_url.clone(),
-            database: database.clone(),
-            max_connections: 2,
-        };
-        db::connect(&settings, service.migrator)
+        service
+            .migrate(&cli.infra)
             .await
-            .with_context(|| format!("{} database", service.name))?
-            .close()
-            .await;
-        println!("migrated {database}");
+            .with_context(|| format!("{} database", service.name))?;
+        println!("migrated {}", cli.infra.database_for(service.name));
     }
     Ok(())
 }
@@ -143,11 +135,7 @@ pub(crate) async fn serve(
                 .await
                 .context("HTTP gateway")
         });
-        let host = cli.server.bind_host;
-        println!(
-            "{:<14} http://{host}:{}  (openapi: /openapi.json)  metrics http://{host}:{}/metrics",
-            "HTTP edge", cli.edge.http_port, cli.edge.gateway_metrics_port
-        );
+        print_edge(cli);
     }
 
     let mut failure = None;
@@ -180,12 +168,16 @@ pub(crate) fn list(cli: &Cli, matches: &ArgMatches, names_only: bool) {
         }
     }
     if !names_only {
-        let host = cli.server.bind_host;
-        println!(
-            "{:<14} http://{host}:{}  metrics http://{host}:{}/metrics",
-            "HTTP edge", cli.edge.http_port, cli.edge.gateway_metrics_port
-        );
+        print_edge(cli);
     }
+}
+
+fn print_edge(cli: &Cli) {
+    let host = cli.server.bind_host;
+    println!(
+        "{:<14} http://{host}:{}  (openapi: /openapi.json)  metrics http://{host}:{}/metrics",
+        "HTTP edge", cli.edge.http_port, cli.edge.gateway_metrics_port
+    );
 }
 
 fn print_service(cli: &Cli, service: &Descriptor, endpoint: &Endpoint) {

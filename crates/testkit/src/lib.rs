@@ -53,13 +53,6 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Asserts `status` is INVALID_ARGUMENT naming exactly `fields`.
-#[track_caller]
-pub fn assert_invalid(status: &tonic::Status, fields: &[&str]) {
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    assert_eq!(violated_fields(status), fields, "{status:?}");
-}
-
 /// An amount of won on the wire.
 pub fn won(amount: i64) -> Money {
     Money {

@@ -137,11 +137,6 @@ impl<E: std::fmt::Debug + Send + 'static> Starting<E> {
 }
 
 impl<E: std::fmt::Debug + Send + 'static> Running<E> {
-    /// Whether the service has stopped by itself.
-    pub fn is_finished(&self) -> bool {
-        self.server.is_finished()
-    }
-
     /// Stops the service (panicking with its error if it failed) and drops
     /// its database.
     pub async fn stop(self) {

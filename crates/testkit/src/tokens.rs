@@ -7,13 +7,6 @@ use staymesh_platform::auth::{AuthError, Caller, Role, TokenVerifier};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FakeTokens;
 
-impl FakeTokens {
-    /// The token of a caller.
-    pub fn token(role: Role, user_id: &str) -> String {
-        format!("{}:{user_id}", role.as_str().to_ascii_lowercase())
-    }
-}
-
 impl TokenVerifier for FakeTokens {
     fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let (role, user_id) = token

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use staymesh_platform::FieldViolations;
 use staymesh_platform::auth::{Caller, Role, require_caller, require_role};
 use staymesh_platform::client_addr::client_address;
-use staymesh_platform::convert::timestamp;
+use staymesh_platform::convert::{require_id, timestamp};
 use staymesh_platform::rpc;
 use staymesh_proto::user as pb;
 use tonic::Request;
@@ -27,13 +27,6 @@ const BAD_CREDENTIALS: &str = "email or password is wrong";
 fn caller_id(caller: &Caller) -> Result<Uuid> {
     Uuid::parse_str(&caller.user_id)
         .map_err(|_| Error::unauthenticated("the token's subject is not a user id"))
-}
-
-fn parse_user_id(text: &str) -> Result<Uuid> {
-    if text.is_empty() {
-        return Err(Error::invalid("user_id", "is required"));
-    }
-    Uuid::parse_str(text).map_err(|_| Error::invalid("user_id", "is not a UUID"))
 }
 
 impl Users {
@@ -265,7 +258,7 @@ impl Users {
         request: Request<pb::GetUserRequest>,
     ) -> Result<pb::GetUserResponse> {
         require_role(&request, &[Role::Admin])?;
-        let user_id = parse_user_id(&request.get_ref().user_id)?;
+        let user_id = require_id(&request.get_ref().user_id, "user_id")?;
         let account = accounts::get(&self.pool, user_id).await?;
         Ok(pb::GetUserResponse {
             user: Some(account.to_proto()),
@@ -278,7 +271,7 @@ impl Users {
     ) -> Result<pb::GrantRoleResponse> {
         require_role(&request, &[Role::Admin])?;
         let r = request.get_ref();
-        let user_id = parse_user_id(&r.user_id)?;
+        let user_id = require_id(&r.user_id, "user_id")?;
         let role = Users::grantable(r.role)?;
         let account = accounts::grant_role(&self.pool, user_id, role).await?;
         tracing::info!(%user_id, role = role.as_str(), "role granted");
@@ -293,7 +286,7 @@ impl Users {
     ) -> Result<pb::RevokeRoleResponse> {
         let caller = require_role(&request, &[Role::Admin])?;
         let r = request.get_ref();
-        let user_id = parse_user_id(&r.user_id)?;
+        let user_id = require_id(&r.user_id, "user_id")?;
         let role = Users::grantable(r.role)?;
         if role == Role::Admin && caller.user_id == user_id.to_string() {
             // Otherwise the last admin could lock everybody out.

@@ -145,11 +145,7 @@ pub async fn run(
 }
 
 async fn prune_sessions(pool: PgPool, shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(PRUNE_EVERY) => {}
-        }
+    while shutdown.sleep(PRUNE_EVERY).await {
         match sessions::prune(&pool, PRUNE_AFTER).await {
             Ok(deleted) => tracing::info!(deleted, "pruned expired refresh tokens"),
             Err(error) => tracing::warn!(%error, "pruning refresh tokens failed"),

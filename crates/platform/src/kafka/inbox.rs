@@ -60,11 +60,7 @@ pub async fn run_pruner(
     keep: std::time::Duration,
     shutdown: crate::Shutdown,
 ) {
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(every) => {}
-        }
+    while shutdown.sleep(every).await {
         let pruned = async {
             let mut conn = pool.acquire().await?;
             prune(&mut conn, keep).await
