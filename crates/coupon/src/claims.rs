@@ -206,17 +206,38 @@ impl Issuer {
         metrics::counter!("coupon_claim_publish_fallbacks_total").increment(1);
         tracing::warn!(user_coupon_id = %issued.user_coupon_id, %failure,
             "CouponIssued not published; storing the coupon directly");
-        let stored = async {
-            let mut conn = self.pool.acquire().await?;
-            user_coupons::store(&mut conn, std::slice::from_ref(&issued)).await
-        };
-        if let Err(error) = stored.await {
-            metrics::counter!("coupon_claim_unrecorded_total").increment(1);
-            tracing::error!(user_coupon_id = %issued.user_coupon_id, %error,
-                "claim neither published nor stored; the reconciler will store it from Redis");
+        // When the broker is down every claim lands here at once, more than
+        // the pool holds within its acquire timeout: retry with growing,
+        // spread-out pauses before leaving the claim to the reconciler.
+        let mut pause = DIRECT_WRITE_FIRST_PAUSE;
+        let spread = Duration::from_millis(u64::from(issued.user_coupon_id.as_fields().1) % 500);
+        for attempt in 1..=DIRECT_WRITE_ATTEMPTS {
+            let stored = async {
+                let mut conn = self.pool.acquire().await?;
+                user_coupons::store(&mut conn, std::slice::from_ref(&issued)).await
+            };
+            match stored.await {
+                Ok(_) => return,
+                Err(error) if attempt == DIRECT_WRITE_ATTEMPTS => {
+                    metrics::counter!("coupon_claim_unrecorded_total").increment(1);
+                    tracing::error!(user_coupon_id = %issued.user_coupon_id, %error,
+                        "claim neither published nor stored; the reconciler will store it from Redis");
+                }
+                Err(error) => {
+                    tracing::warn!(user_coupon_id = %issued.user_coupon_id, %error, attempt,
+                        "direct write of a claim failed; retrying");
+                    tokio::time::sleep(pause + spread).await;
+                    pause *= 2;
+                }
+            }
         }
     }
 }
+
+/// Tries at writing a claim to Postgres directly (storing is idempotent), and
+/// the pause after the first failure, doubled after each.
+const DIRECT_WRITE_ATTEMPTS: u32 = 5;
+const DIRECT_WRITE_FIRST_PAUSE: Duration = Duration::from_millis(500);
 
 /// The shared entry of `key`, created on first use.
 fn entry<T: Default>(map: &RwLock<HashMap<Uuid, Arc<T>>>, key: Uuid) -> Arc<T> {
