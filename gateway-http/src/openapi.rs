@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 
 use crate::bindings::{Binding, BodyRule};
 use crate::fields::{is_date, is_scalar_like};
+use crate::rules;
+use staymesh_proto::rules::Rules;
 
 /// The name of the error schema in `components`.
 const ERROR_SCHEMA: &str = "staymesh.gateway.Error";
@@ -19,6 +21,9 @@ const MAX_QUERY_DEPTH: usize = 3;
 pub(crate) fn document(pool: &DescriptorPool, bindings: &[Binding]) -> Value {
     let mut generator = Generator {
         comments: Comments::new(pool),
+        rules: staymesh_proto::validation::contracts()
+            .ok()
+            .map(|(_, rules)| rules),
         schemas: BTreeMap::new(),
         pending: Vec::new(),
     };
@@ -80,11 +85,19 @@ fn openapi_method(binding: &Binding) -> Option<String> {
 
 struct Generator {
     comments: Comments,
+    /// The contracts' rules; none if they failed to load (the services then
+    /// refuse every checked request, and a test proves they load).
+    rules: Option<&'static Rules>,
     schemas: BTreeMap<String, Value>,
     pending: Vec<MessageDescriptor>,
 }
 
 impl Generator {
+    fn required(&self, field: &FieldDescriptor) -> bool {
+        self.rules
+            .is_some_and(|contract| rules::required(contract, field))
+    }
+
     fn operation(&mut self, binding: &Binding) -> Value {
         let rpc = &binding.rpc;
         let service = rpc.parent_service();
@@ -132,14 +145,15 @@ impl Generator {
                 },
             },
         });
-        let body_schema = match &binding.body {
+        let body = match &binding.body {
             BodyRule::None => None,
-            BodyRule::Whole => Some(self.message_ref(&rpc.input())),
-            BodyRule::Field(field) => Some(self.field_schema(field)),
+            BodyRule::Whole => Some(self.whole_body(binding)),
+            BodyRule::Field(field) => Some((self.field_schema(field), self.required(field))),
         };
-        if let Some(schema) = body_schema {
+        if let Some((schema, required)) = body {
+            // An absent body is `{}`: required only when that would be refused.
             op["requestBody"] = json!({
-                "required": true,
+                "required": required,
                 "content": { "application/json": { "schema": schema } },
             });
         }
@@ -148,6 +162,32 @@ impl Generator {
             op["summary"] = Value::from(text.lines().next().unwrap_or_default());
         }
         with_description(op, description)
+    }
+
+    /// The request message as a body: the fields the path sets are not in it
+    /// (the path wins), and whether any field left must be sent.
+    fn whole_body(&mut self, binding: &Binding) -> (Value, bool) {
+        let input = binding.rpc.input();
+        let by_path: Vec<&str> = binding
+            .path_fields
+            .iter()
+            .filter(|path| path.len() == 1)
+            .map(|path| path[0].json_name())
+            .collect();
+        let required = input
+            .fields()
+            .any(|f| !by_path.contains(&f.json_name()) && self.required(&f));
+        if by_path.is_empty() {
+            return (self.message_ref(&input), required);
+        }
+        let mut schema = self.message_schema(&input);
+        if let Some(properties) = schema["properties"].as_object_mut() {
+            properties.retain(|name, _| !by_path.contains(&name.as_str()));
+        }
+        if let Some(list) = schema["required"].as_array_mut() {
+            list.retain(|name| !by_path.iter().any(|p| name == p));
+        }
+        (schema, required)
     }
 
     /// Every field not bound by the path or body, nested messages as dotted names.
@@ -177,8 +217,15 @@ impl Generator {
             } else {
                 let schema = self.query_schema(&field);
                 let description = self.comments.get(field.parent_file().name(), field.path());
+                // Required when the field and every message holding it are.
+                let required = prefix.iter().all(|f| self.required(f));
                 out.push(with_description(
-                    json!({ "name": dotted(prefix), "in": "query", "schema": schema }),
+                    json!({
+                        "name": dotted(prefix),
+                        "in": "query",
+                        "required": required,
+                        "schema": schema,
+                    }),
                     description,
                 ));
             }
@@ -211,6 +258,10 @@ impl Generator {
         } else {
             self.kind_schema(&field.kind())
         };
+        let mut schema = schema;
+        if let Some(contract) = self.rules {
+            rules::apply(contract, field, &mut schema);
+        }
         let description = self.comments.get(field.parent_file().name(), field.path());
         with_description(schema, description)
     }
@@ -229,12 +280,19 @@ impl Generator {
             }
             Kind::Uint64 | Kind::Fixed64 => json!({ "type": "string", "format": "uint64" }),
             Kind::Bool => json!({ "type": "boolean" }),
-            Kind::String => json!({ "type": "string" }),
+            // No request string may hold U+0000 (staymesh_proto::rules::NO_NUL).
+            Kind::String => {
+                json!({ "type": "string", "not": { "type": "string", "pattern": "\\x00" } })
+            }
             Kind::Bytes => json!({ "type": "string", "format": "byte" }),
             Kind::Enum(e) => {
-                let values: Vec<String> = e.values().map(|v| v.name().to_owned()).collect();
+                // proto3 JSON takes an enum value by name or by number.
+                let values = rules::enum_values(e, |_| true);
                 let description = self.comments.get(e.parent_file().name(), e.path());
-                with_description(json!({ "type": "string", "enum": values }), description)
+                with_description(
+                    json!({ "type": ["string", "integer"], "enum": values }),
+                    description,
+                )
             }
             Kind::Message(m) => self.message_ref(m),
         }
@@ -271,18 +329,63 @@ impl Generator {
 
     fn message_schema(&mut self, message: &MessageDescriptor) -> Value {
         let mut properties = Map::new();
+        let mut required = Vec::new();
         for field in message.fields() {
             let schema = self.field_schema(&field);
-            properties.insert(field.json_name().to_owned(), schema);
+            if self.required(&field) {
+                required.push(field.json_name().to_owned());
+                properties.insert(field.json_name().to_owned(), schema);
+            } else {
+                // proto3 JSON reads `null` as the field's default.
+                properties.insert(field.json_name().to_owned(), nullable(schema));
+            }
         }
         let description = self
             .comments
             .get(message.parent_file().name(), message.path());
-        with_description(
-            json!({ "type": "object", "properties": properties }),
-            description,
-        )
+        // The edge refuses unknown fields, so the document must not invite them.
+        let mut schema = json!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+        });
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        if is_date(message)
+            && message
+                .fields()
+                .any(|f| self.rules.is_some_and(|r| r.of(&f).is_some()))
+        {
+            schema["allOf"] = real_date();
+        }
+        with_description(schema, description)
     }
+}
+
+/// The day-of-month rules of a real calendar date (leap years included), which
+/// per-field bounds cannot state.
+fn real_date() -> Value {
+    json!([
+        {
+            "if": { "properties": { "month": { "enum": [4, 6, 9, 11] } }, "required": ["month"] },
+            "then": { "properties": { "day": { "maximum": 30 } } },
+        },
+        {
+            "if": { "properties": { "month": { "const": 2 } }, "required": ["month"] },
+            "then": { "properties": { "day": { "maximum": 29 } } },
+        },
+        {
+            "if": {
+                "properties": { "month": { "const": 2 }, "day": { "const": 29 } },
+                "required": ["month", "day"],
+            },
+            "then": { "properties": { "year": { "anyOf": [
+                { "multipleOf": 400 },
+                { "multipleOf": 4, "not": { "multipleOf": 100 } },
+            ] } } },
+        },
+    ])
 }
 
 fn dotted(path: &[FieldDescriptor]) -> String {
@@ -292,9 +395,51 @@ fn dotted(path: &[FieldDescriptor]) -> String {
         .join(".")
 }
 
+/// Prose in a field's comment that introduces the rules the service checks
+/// beyond the contract's (relations between fields, today's date, stored
+/// state); published as `x-service-rule` so tools can tell them apart.
+const SERVICE_RULE: &str = "Checked by the service:";
+
 fn with_description(mut schema: Value, description: Option<String>) -> Value {
     if let (Some(text), Some(object)) = (description, schema.as_object_mut()) {
+        if let Some((_, rule)) = text.split_once(SERVICE_RULE) {
+            let rule = rule.split_whitespace().collect::<Vec<_>>().join(" ");
+            object.insert("x-service-rule".to_owned(), Value::from(rule));
+        }
         object.insert("description".to_owned(), Value::from(text));
+    }
+    schema
+}
+
+/// `schema`, also admitting `null`.
+fn nullable(mut schema: Value) -> Value {
+    let Some(object) = schema.as_object_mut() else {
+        return schema;
+    };
+    if let Some(list) = object.get_mut("enum").and_then(Value::as_array_mut) {
+        list.push(Value::Null);
+    }
+    match object.get("type").cloned() {
+        Some(Value::String(kind)) => {
+            object.insert("type".into(), json!([kind, "null"]));
+        }
+        Some(Value::Array(mut kinds)) => {
+            kinds.push(json!("null"));
+            object.insert("type".into(), Value::Array(kinds));
+        }
+        _ => {
+            // A `$ref` (with its description beside it), or a shape without a type.
+            let description = object.remove("description");
+            let rule = object.remove("x-service-rule");
+            let mut wrapped = json!({ "anyOf": [schema, { "type": "null" }] });
+            if let Some(d) = description {
+                wrapped["description"] = d;
+            }
+            if let Some(r) = rule {
+                wrapped["x-service-rule"] = r;
+            }
+            return wrapped;
+        }
     }
     schema
 }

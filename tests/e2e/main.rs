@@ -10,5 +10,6 @@
 )]
 
 mod auth;
+mod fuzz;
 mod mesh;
 mod support;

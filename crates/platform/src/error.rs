@@ -4,8 +4,7 @@
 //! bad input is INVALID_ARGUMENT with google.rpc.BadRequest field violations;
 //! infrastructure faults are UNAVAILABLE or INTERNAL with no internals leaked.
 
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
 /// Faults of the shared infrastructure: databases, caches, brokers, sockets.
 #[derive(Debug, thiserror::Error)]
@@ -150,16 +149,14 @@ impl std::fmt::Display for FieldViolations {
     }
 }
 
+/// The same status the contracts' rules give (`staymesh_proto::validation`).
 impl From<FieldViolations> for Status {
     fn from(violations: FieldViolations) -> Self {
-        let mut details = ErrorDetails::new();
-        for v in &violations.0 {
-            details.add_bad_request_violation(v.field.clone(), v.description.clone());
-        }
-        Status::with_error_details(
-            Code::InvalidArgument,
-            format!("invalid request: {violations}"),
-            details,
+        staymesh_proto::validation::invalid_argument(
+            violations
+                .0
+                .iter()
+                .map(|v| (v.field.as_str(), v.description.as_str())),
         )
     }
 }
@@ -167,6 +164,8 @@ impl From<FieldViolations> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Code;
+    use tonic_types::StatusExt;
 
     #[test]
     fn violations_become_invalid_argument_with_fields() {

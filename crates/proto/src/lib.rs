@@ -10,6 +10,9 @@
     clippy::pedantic
 )]
 
+pub mod rules;
+pub mod validation;
+
 /// The encoded `FileDescriptorSet` of every staymesh proto and its imports,
 /// with comments and extension options (`google.api.http`) kept.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

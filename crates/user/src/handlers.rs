@@ -53,13 +53,11 @@ impl Users {
         &self,
         request: Request<pb::SignUpRequest>,
     ) -> Result<pb::SignUpResponse> {
+        // The contract's rules on every field were checked before this ran.
         let request = request.into_inner();
-        let mut v = FieldViolations::new();
-        let email = validate::email(&request.email, "email", &mut v);
-        validate::password(&request.password, "password", &mut v);
-        let name = validate::name(&request.name, "name", &mut v);
-        let phone = validate::phone(&request.phone, "phone", &mut v);
-        v.into_result()?;
+        let email = validate::email(&request.email);
+        let name = validate::name(&request.name);
+        let phone = validate::phone(&request.phone);
         let password_hash = self.passwords.hash(request.password).await?;
         let mut tx = self.pool.begin().await?;
         let account = accounts::create(
@@ -113,11 +111,8 @@ impl Users {
     ) -> Result<pb::LogInResponse> {
         let address = client_address(&request, self.trust_forwarded_for);
         let request = request.into_inner();
-        let email = request.email.trim().to_lowercase();
-        let mut v = FieldViolations::new();
-        v.check(!email.is_empty(), "email", "is required");
-        v.check(!request.password.is_empty(), "password", "is required");
-        v.into_result()?;
+        // The contract requires both.
+        let email = validate::email(&request.email);
         let account = self.authenticate(&email, request.password, address).await?;
         let mut conn = self.pool.acquire().await?;
         let tokens = self.tokens(&mut conn, &account).await?;
@@ -172,11 +167,8 @@ impl Users {
     ) -> Result<pb::UpdateMeResponse> {
         let caller = &require_caller(&request)?;
         let request = request.into_inner();
-        let mut v = FieldViolations::new();
-        let name = (!request.name.trim().is_empty())
-            .then(|| validate::name(&request.name, "name", &mut v));
-        let phone = validate::phone(&request.phone, "phone", &mut v);
-        v.into_result()?;
+        let name = Some(validate::name(&request.name)).filter(|n| !n.is_empty());
+        let phone = validate::phone(&request.phone);
         let account = accounts::update_profile(
             &self.pool,
             caller_id(caller)?,
@@ -196,19 +188,14 @@ impl Users {
         let caller = &require_caller(&request)?;
         let address = client_address(&request, self.trust_forwarded_for);
         let request = request.into_inner();
-        let mut v = FieldViolations::new();
-        v.check(
-            !request.current_password.is_empty(),
-            "current_password",
-            "is required",
-        );
-        validate::password(&request.new_password, "new_password", &mut v);
-        v.check(
-            request.new_password != request.current_password,
-            "new_password",
-            "must differ from the current password",
-        );
-        v.into_result()?;
+        // The contract requires both; that they differ relates the two.
+        if request.new_password == request.current_password {
+            return Err(FieldViolations::one(
+                "new_password",
+                "must differ from the current password",
+            )
+            .into());
+        }
         let account = accounts::get(&self.pool, caller_id(caller)?).await?;
         // The same limit as log-in: a stolen access token must not become a
         // way to guess the password.

@@ -9,10 +9,16 @@ use staymesh_proto::common::{Date, Money};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+// Ids are UUIDs: the contracts' rules are checked by this stand-in too.
 /// The id GetProperty knows.
-pub(crate) const KNOWN_ID: &str = "p-1";
+pub(crate) const KNOWN_ID: &str = "0190c0de-0000-7000-8000-00000000a001";
 /// The id GetLowestPrice never answers for.
-pub(crate) const SLOW_ID: &str = "slow";
+pub(crate) const SLOW_ID: &str = "0190c0de-0000-7000-8000-00000000a002";
+/// An id nothing knows.
+pub(crate) const UNKNOWN_ID: &str = "0190c0de-0000-7000-8000-00000000a404";
+/// A room type and a time sale.
+pub(crate) const ROOM_TYPE_ID: &str = "0190c0de-0000-7000-8000-00000000a003";
+pub(crate) const TIME_SALE_ID: &str = "0190c0de-0000-7000-8000-00000000a007";
 
 #[derive(Debug, Default)]
 pub(crate) struct FakeAccommodation;

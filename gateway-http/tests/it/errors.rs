@@ -5,22 +5,27 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use staymesh_gateway::GatewayOptions;
 
-use crate::backend::SLOW_ID;
+use crate::backend::{KNOWN_ID, SLOW_ID, UNKNOWN_ID};
 use crate::helpers::{TestApp, violated_field};
 
 #[tokio::test]
 async fn unknown_property_is_404_json() {
     let app = TestApp::spawn().await;
-    let answer = app.get("/v1/properties/nope").await;
+    let answer = app.get(&format!("/v1/properties/{UNKNOWN_ID}")).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.json["error"]["code"], "NOT_FOUND");
-    assert_eq!(answer.json["error"]["message"], "property nope not found");
+    assert_eq!(
+        answer.json["error"]["message"],
+        format!("property {UNKNOWN_ID} not found")
+    );
 }
 
 #[tokio::test]
 async fn backend_field_violation_becomes_400_details() {
     let app = TestApp::spawn().await;
-    let answer = app.get("/v1/search?guests=0").await;
+    let answer = app
+        .get("/v1/search?check_in=2026-12-24&check_out=2026-12-26&guests=0")
+        .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.json);
     assert_eq!(answer.json["error"]["code"], "INVALID_ARGUMENT");
     assert_eq!(violated_field(&answer), "guests");
@@ -73,7 +78,7 @@ async fn malformed_bodies_are_400() {
     let answer = app
         .send(
             Method::POST,
-            "/v1/properties/p-1/time-sales",
+            &format!("/v1/properties/{KNOWN_ID}/time-sales"),
             &[],
             Some(r#"{"startsAt":"soon"}"#),
         )
@@ -90,7 +95,12 @@ async fn unknown_path_is_404_json_and_wrong_method_405() {
     assert_eq!(answer.json["error"]["code"], "NOT_FOUND");
 
     let answer = app
-        .send(Method::DELETE, "/v1/properties/p-1", &[], None)
+        .send(
+            Method::DELETE,
+            &format!("/v1/properties/{KNOWN_ID}"),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer.headers["allow"], "PATCH, GET");
@@ -99,7 +109,9 @@ async fn unknown_path_is_404_json_and_wrong_method_405() {
 #[tokio::test]
 async fn internal_errors_do_not_leak() {
     let app = TestApp::spawn().await;
-    let answer = app.get("/v1/properties/p-1/lowest-price").await;
+    let answer = app
+        .get(&format!("/v1/properties/{KNOWN_ID}/lowest-price"))
+        .await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(answer.json["error"]["code"], "INTERNAL");
     assert!(
@@ -128,7 +140,7 @@ async fn slow_backend_is_504() {
 #[tokio::test]
 async fn backend_down_is_503_json() {
     let app = TestApp::with_backend_down().await;
-    let answer = app.get("/v1/properties/p-1").await;
+    let answer = app.get(&format!("/v1/properties/{KNOWN_ID}")).await;
     assert_eq!(
         answer.status,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -2,7 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 
-use crate::backend::KNOWN_ID;
+use crate::backend::{KNOWN_ID, ROOM_TYPE_ID, TIME_SALE_ID};
 use crate::helpers::TestApp;
 
 #[tokio::test]
@@ -56,7 +56,7 @@ async fn search_maps_query_parameters() {
 async fn search_takes_enum_numbers_and_plus_as_space() {
     let app = TestApp::spawn().await;
     let answer = app
-        .get("/v1/search?guests=1&sort=4&keyword=ocean+view")
+        .get("/v1/search?check_in=2026-12-24&check_out=2026-12-26&guests=1&sort=4&keyword=ocean+view")
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
     assert_eq!(
@@ -70,7 +70,7 @@ async fn search_takes_enum_numbers_and_plus_as_space() {
 async fn dotted_query_parameters_fill_nested_messages() {
     let app = TestApp::spawn().await;
     let answer = app
-        .get("/v1/room-types/rt-1/calendar?range.start=2026-12-24&range.end.year=2027&range.end.month=1&range.end.day=2")
+        .get(&format!("/v1/room-types/{ROOM_TYPE_ID}/calendar?range.start=2026-12-24&range.end.year=2027&range.end.month=1&range.end.day=2"))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
     let nights = &answer.json["nights"];
@@ -116,10 +116,18 @@ async fn path_variable_wins_over_body() {
     let app = TestApp::spawn().await;
     let body = r#"{"property_id":"from-body","property":{"name":"renamed"}}"#;
     let answer = app
-        .send(Method::PATCH, "/v1/properties/p%2D9", &[], Some(body))
+        .send(
+            Method::PATCH,
+            "/v1/properties/0190c0de%2D0000-7000-8000-00000000a009",
+            &[],
+            Some(body),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
-    assert_eq!(answer.json["property"]["propertyId"], "p-9");
+    assert_eq!(
+        answer.json["property"]["propertyId"],
+        "0190c0de-0000-7000-8000-00000000a009"
+    );
     assert_eq!(answer.json["property"]["name"], "renamed");
 }
 
@@ -127,23 +135,28 @@ async fn path_variable_wins_over_body() {
 async fn custom_verb_and_timestamps() {
     let app = TestApp::spawn().await;
     let answer = app
-        .send(Method::POST, "/v1/time-sales/ts-7:end", &[], None)
+        .send(
+            Method::POST,
+            &format!("/v1/time-sales/{TIME_SALE_ID}:end"),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
-    assert_eq!(answer.json["timeSale"]["timeSaleId"], "ts-7");
+    assert_eq!(answer.json["timeSale"]["timeSaleId"], TIME_SALE_ID);
 
     let body = r#"{"discountPercent":30,"startsAt":"2026-12-01T09:00:00+09:00","endsAt":"2026-12-02T00:00:00Z"}"#;
     let answer = app
         .send(
             Method::POST,
-            "/v1/properties/p-1/time-sales",
+            &format!("/v1/properties/{KNOWN_ID}/time-sales"),
             &[],
             Some(body),
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
     let sale = &answer.json["timeSale"];
-    assert_eq!(sale["propertyId"], "p-1");
+    assert_eq!(sale["propertyId"], KNOWN_ID);
     assert_eq!(sale["discountPercent"], 30);
     assert_eq!(sale["startsAt"], "2026-12-01T00:00:00Z");
 }

@@ -223,15 +223,26 @@ async fn unknown_and_malformed_ids() {
         confirm.expect_err("unknown booking").code(),
         tonic::Code::NotFound
     );
+    // The contract's rules are checked first, all at once; the rules relating
+    // fields (check-out after check-in) once those hold.
     let hold = pb::HoldNightsRequest {
         booking_id: unknown.clone(),
         room_type_id: "nope".into(),
+        check_in: Some(date(future(2))),
+        check_out: None,
+        rooms: 0,
+    };
+    let status = app.inventory.hold_nights(hold).await.expect_err("bad hold");
+    assert_eq!(violated_fields(&status), ["room_type_id", "check_out"]);
+    let hold = pb::HoldNightsRequest {
+        booking_id: unknown.clone(),
+        room_type_id: unknown.clone(),
         check_in: Some(date(future(2))),
         check_out: Some(date(future(1))),
         rooms: 0,
     };
     let status = app.inventory.hold_nights(hold).await.expect_err("bad hold");
-    assert_eq!(violated_fields(&status), ["room_type_id", "check_out"]);
+    assert_eq!(violated_fields(&status), ["check_out"]);
 
     let list = pb::ListHostPropertiesRequest {
         host_id: HOST_ID.into(),
@@ -268,10 +279,26 @@ async fn bad_listings_name_their_fields() {
         .await
         .expect_err("bad");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert_eq!(
-        violated_fields(&status),
-        ["property.region", "property.check_out_time"]
-    );
+    // The contract's rules first; then what only a create requires.
+    assert_eq!(violated_fields(&status), ["property.check_out_time"]);
+    let input = pb::PropertyInput {
+        name: "이름".into(),
+        region: String::new(),
+        address: "주소".into(),
+        check_out_time: "11:00".into(),
+        ..Default::default()
+    };
+    let status = app
+        .api
+        .create_property(authed(
+            pb::CreatePropertyRequest {
+                property: Some(input),
+            },
+            HOST,
+        ))
+        .await
+        .expect_err("bad");
+    assert_eq!(violated_fields(&status), ["property.region"]);
 
     let property = app.listing("춘천 호수 펜션", "춘천", "호수").await;
     let input = pb::RoomTypeInput {
@@ -282,17 +309,28 @@ async fn bad_listings_name_their_fields() {
         total_rooms: 0,
     };
     let request = pb::CreateRoomTypeRequest {
-        property_id: property.property_id,
-        room_type: Some(input),
+        property_id: property.property_id.clone(),
+        room_type: Some(input.clone()),
     };
     let status = app
         .api
         .create_room_type(authed(request, HOST))
         .await
         .expect_err("bad room");
-    assert_eq!(
-        violated_fields(&status),
-        ["room_type.max_occupancy", "room_type.total_rooms"]
-    );
+    // The contract's rule on one field first; then the rule relating two.
+    assert_eq!(violated_fields(&status), ["room_type.total_rooms"]);
+    let request = pb::CreateRoomTypeRequest {
+        property_id: property.property_id,
+        room_type: Some(pb::RoomTypeInput {
+            total_rooms: 1,
+            ..input
+        }),
+    };
+    let status = app
+        .api
+        .create_room_type(authed(request, HOST))
+        .await
+        .expect_err("bad room");
+    assert_eq!(violated_fields(&status), ["room_type.max_occupancy"]);
     app.stop().await;
 }
