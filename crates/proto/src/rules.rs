@@ -45,6 +45,9 @@ pub struct StringRules {
     pub min_len: Option<u64>,
     pub max_len: Option<u64>,
     pub pattern: Option<Regex>,
+    /// How a value breaking `pattern` is described: the field's comment,
+    /// which states the form in words.
+    pub pattern_described: Option<String>,
     pub uuid: bool,
     /// `in`: the only values allowed, when not empty.
     pub allowed: Vec<String>,
@@ -276,7 +279,10 @@ impl StringRules {
             return Some(format!("must be one of: {}", self.allowed.join(", ")));
         }
         if let Some(pattern) = self.pattern.as_ref().filter(|p| !p.is_match(text)) {
-            return Some(format!("must match the pattern {}", pattern.as_str()));
+            return Some(match &self.pattern_described {
+                Some(words) => format!("does not have the required form: {words}"),
+                None => format!("must match the pattern {}", pattern.as_str()),
+            });
         }
         None
     }
@@ -394,11 +400,32 @@ fn read(field: &FieldDescriptor) -> Result<Option<FieldRules>, String> {
                 rules.ignore_if_zero = true;
             }
             ("ignore", Value::EnumNumber(n)) if *n == IGNORE_ALWAYS => return Ok(None),
-            (name, Value::Message(kind)) => rules.kind = Some(read_kind(at, name, kind)?),
+            (name, Value::Message(kind)) => {
+                let mut kind = read_kind(at, name, kind)?;
+                if let Kind::String(string) = &mut kind {
+                    string.pattern_described = comment(field);
+                }
+                rules.kind = Some(kind);
+            }
             (name, _) => return Err(format!("{at}: rule `{name}` is not supported")),
         }
     }
     Ok(Some(rules))
+}
+
+/// The field's leading comment on one line, up to any `Checked by the service:`.
+fn comment(field: &FieldDescriptor) -> Option<String> {
+    let file = field.parent_file();
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let text = info
+        .location
+        .iter()
+        .find(|l| l.path == field.path())?
+        .leading_comments
+        .as_deref()?;
+    let text = text.split("Checked by the service:").next().unwrap_or(text);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!words.is_empty()).then_some(words)
 }
 
 fn read_kind(at: &str, name: &str, rules: &DynamicMessage) -> Result<Kind, String> {
