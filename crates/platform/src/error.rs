@@ -25,6 +25,12 @@ pub enum Error {
     Decode(#[from] prost::DecodeError),
     #[error("configuration: {0}")]
     Config(String),
+    /// Another service of the mesh failed a call this one depends on.
+    #[error("{service} service: {status}")]
+    Dependency {
+        service: &'static str,
+        status: tonic::Status,
+    },
     #[error("telemetry: {0}")]
     Telemetry(String),
 }
@@ -46,6 +52,7 @@ impl Error {
             | Error::Redis(_)
             | Error::Kafka(_)
             | Error::Transport(_)
+            | Error::Dependency { .. }
             | Error::Io(_) => true,
             Error::Migrate(_) | Error::Decode(_) | Error::Config(_) | Error::Telemetry(_) => false,
         }
@@ -60,6 +67,7 @@ impl From<Error> for Status {
             | Error::Redis(_)
             | Error::Kafka(_)
             | Error::Transport(_)
+            | Error::Dependency { .. }
             | Error::Io(_) => unavailable(&error),
             Error::Postgres(_)
             | Error::Migrate(_)

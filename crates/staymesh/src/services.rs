@@ -10,6 +10,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_user::DESCRIPTOR,
     &staymesh_accommodation::DESCRIPTOR,
     &staymesh_coupon::DESCRIPTOR,
+    &staymesh_point::DESCRIPTOR,
 ];
 
 /// The service called `name`.

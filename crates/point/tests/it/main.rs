@@ -1,0 +1,16 @@
+//! Integration tests of the point service against real Postgres and Redis,
+//! over real gRPC on loopback. One binary, one module per concern; every
+//! test ends by checking the ledger invariants in SQL.
+// The library's dependencies are all visible here, and helpers are shared between modules.
+// A panic is how a test fails: unwrap and expect are fine here.
+#![allow(
+    unused_crate_dependencies,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+mod expiry;
+mod ledger;
+mod reservations;
+mod support;
