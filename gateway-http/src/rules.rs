@@ -152,16 +152,7 @@ fn admits(rules: &NumberRules, n: f64) -> bool {
 
 fn number_keywords(rules: &NumberRules, shape: &Map<String, Value>, out: &mut Map<String, Value>) {
     if shape.get("type") == Some(&json!("string")) {
-        // proto3 JSON writes 64-bit integers as strings, where JSON Schema's
-        // bounds do not apply: the contracts' bounds on them are "at least 0"
-        // or "at least 1", which become patterns of digits (18 fit an int64).
-        let lowest = rules.gte.or(rules.gt.map(|b| b + 1.0));
-        let pattern = match lowest {
-            Some(b) if b >= 1.0 => "^0*[1-9][0-9]{0,17}$",
-            Some(b) if b >= 0.0 => "^[0-9]{1,18}$",
-            _ => "^-?[0-9]{1,18}$",
-        };
-        out.insert("pattern".into(), json!(pattern));
+        out.insert("pattern".into(), json!(int64_pattern(rules)));
         return;
     }
     let mut bound = |keyword: &str, value: Option<f64>| {
@@ -173,6 +164,57 @@ fn number_keywords(rules: &NumberRules, shape: &Map<String, Value>, out: &mut Ma
     bound("minimum", rules.gte);
     bound("exclusiveMaximum", rules.lt);
     bound("maximum", rules.lte);
+}
+
+/// proto3 JSON writes 64-bit integers as strings, where JSON Schema's
+/// bounds do not apply: a contract's bounds on them become a pattern of
+/// digits. Lower bounds are "at least 0" or "at least 1" (or, with an upper
+/// bound, its negation); an upper bound is exact, digit by digit (18 digits
+/// fit an int64).
+fn int64_pattern(rules: &NumberRules) -> String {
+    let lowest = rules.gte.or(rules.gt.map(|b| b + 1.0));
+    let highest = rules.lte.or(rules.lt.map(|b| b - 1.0));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Integral int64 bounds.
+    let upper = highest.filter(|h| *h >= 1.0 && *h < 1e18).map(|h| h as u64);
+    match (lowest, upper) {
+        (Some(b), Some(u)) if b >= 1.0 => format!("^0*(?:{})$", at_most(u, true)),
+        (Some(b), Some(u)) if b >= 0.0 => format!("^0*(?:{})$", at_most(u, false)),
+        #[allow(clippy::cast_precision_loss)]
+        (Some(b), Some(u)) if b == -(u as f64) => format!("^-?0*(?:{})$", at_most(u, false)),
+        (Some(b), _) if b >= 1.0 => "^0*[1-9][0-9]{0,17}$".into(),
+        (Some(b), _) if b >= 0.0 => "^[0-9]{1,18}$".into(),
+        _ => "^-?[0-9]{1,18}$".into(),
+    }
+}
+
+/// Alternatives matching the numbers up to `bound` without leading zeros
+/// (from 1 when `positive`, else from 0).
+fn at_most(bound: u64, positive: bool) -> String {
+    let digits: Vec<u32> = bound
+        .to_string()
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .collect();
+    let n = digits.len();
+    let mut alternatives = Vec::new();
+    if n > 1 {
+        alternatives.push(if positive {
+            format!("[1-9][0-9]{{0,{}}}", n - 2)
+        } else {
+            format!("[0-9]{{1,{}}}", n - 1)
+        });
+    }
+    // Numbers of the bound's length: equal up to digit i, then smaller there.
+    for (i, digit) in digits.iter().enumerate() {
+        let lowest = if i == 0 && (n > 1 || positive) { 1 } else { 0 };
+        if *digit > lowest {
+            let prefix: String = digits[..i].iter().map(u32::to_string).collect();
+            let rest = n - i - 1;
+            alternatives.push(format!("{prefix}[{lowest}-{}][0-9]{{{rest}}}", digit - 1));
+        }
+    }
+    alternatives.push(bound.to_string());
+    alternatives.join("|")
 }
 
 /// A bound as JSON: integral bounds as integers (`1`, not `1.0`).
@@ -195,5 +237,51 @@ fn zero_value(shape: &Map<String, Value>) -> Value {
         Some("integer" | "number") => json!(0),
         Some("boolean") => json!(false),
         _ => json!(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, text: &str) -> bool {
+        regex::Regex::new(pattern).unwrap().is_match(text)
+    }
+
+    #[test]
+    fn int64_bounds_become_exact_digit_patterns() {
+        let rules = |gt, gte, lte| NumberRules {
+            gt,
+            gte,
+            lt: None,
+            lte,
+        };
+        let amount = int64_pattern(&rules(Some(0.0), None, Some(100_000_000.0)));
+        for ok in ["1", "99999999", "100000000", "000100000000", "42"] {
+            assert!(matches(&amount, ok), "{amount} admits {ok}");
+        }
+        for bad in ["0", "000", "100000001", "3041676236", "-1", "199999999"] {
+            assert!(!matches(&amount, bad), "{amount} refuses {bad}");
+        }
+        let signed = int64_pattern(&rules(None, Some(-100_000_000.0), Some(100_000_000.0)));
+        for ok in ["0", "-100000000", "100000000", "-5"] {
+            assert!(matches(&signed, ok), "{signed} admits {ok}");
+        }
+        assert!(!matches(&signed, "-100000001"));
+        let small = int64_pattern(&rules(None, Some(0.0), Some(250.0)));
+        for (text, ok) in [
+            ("0", true),
+            ("250", true),
+            ("249", true),
+            ("199", true),
+            ("251", false),
+            ("300", false),
+        ] {
+            assert_eq!(matches(&small, text), ok, "{small} on {text}");
+        }
+        assert_eq!(
+            int64_pattern(&rules(None, Some(0.0), None)),
+            "^[0-9]{1,18}$"
+        );
     }
 }

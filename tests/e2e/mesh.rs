@@ -188,6 +188,82 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Points through the edge: the seeded lots, an admin's earn checked
+    // against the user service, and an unknown user named as the bad field.
+    let points = |method, path: &str, who: Option<&str>, body| {
+        let url = format!("{edge}{path}");
+        let who = who.map(str::to_owned);
+        async move { http(method, &url, who.as_deref(), body).await }
+    };
+    let balance = points(hyper::Method::GET, "/v1/me/points", Some(&token), None).await;
+    assert_eq!(balance.status, 200, "{}", balance.body);
+    assert_eq!(
+        balance.json()["balance"],
+        "10000",
+        "the seeded lots: {}",
+        balance.body
+    );
+    assert_eq!(balance.json()["expiringSoon"], "5000", "{}", balance.body);
+    let admin = http(
+        hyper::Method::POST,
+        &format!("{edge}/v1/auth/login"),
+        None,
+        Some(serde_json::json!({"email": "admin@staymesh.dev", "password": "staymesh-admin-1"})),
+    )
+    .await;
+    let admin = admin.json()["tokens"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let guest_id = staymesh_platform::demo::GUEST_ID;
+    let earn = serde_json::json!({"amount": 1500, "reason": "Winter promotion", "idempotencyKey": "e2e-1"});
+    let path = format!("/v1/users/{guest_id}/points:earn");
+    let earned = points(hyper::Method::POST, &path, Some(&admin), Some(earn.clone())).await;
+    assert_eq!(earned.status, 200, "{}", earned.body);
+    assert_eq!(
+        earned.json()["entry"]["balanceAfter"],
+        "11500",
+        "{}",
+        earned.body
+    );
+    let history = points(
+        hyper::Method::GET,
+        "/v1/me/points/history?page_size=2",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    assert_eq!(
+        history.json()["entries"][0]["description"],
+        "Winter promotion",
+        "{}",
+        history.body
+    );
+    assert!(
+        !history.json()["nextPageToken"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let stranger = format!("/v1/users/{}/points:earn", uuid::Uuid::now_v7());
+    let unknown = points(
+        hyper::Method::POST,
+        &stranger,
+        Some(&admin),
+        Some(earn.clone()),
+    )
+    .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert_eq!(
+        unknown.json()["error"]["details"][0]["field"],
+        "user_id",
+        "{}",
+        unknown.body
+    );
+    let by_guest = points(hyper::Method::POST, &path, Some(&token), Some(earn)).await;
+    assert_eq!(by_guest.status, 403, "only admins earn: {}", by_guest.body);
+
     // Prometheus metrics count the RPCs served.
     let (status, metrics) = http_get(&format!(
         "http://127.0.0.1:{}/metrics",

@@ -11,5 +11,6 @@ mod transcoding;
 // Dependencies of the library that these tests do not name directly.
 use prost as _;
 use prost_reflect as _;
+use regex as _;
 use thiserror as _;
 use tracing as _;
