@@ -4,7 +4,8 @@
 //! run, so the numbers read as "this fraction of what tonic alone does here".
 //! `staymesh-bench coupons` instead sells out a coupon issuance event through
 //! ClaimCoupon, next to the same echo and redis-benchmark running the claim
-//! script (see `coupons.rs`).
+//! script (see `coupons.rs`). `staymesh-bench points` loads GetBalance and
+//! ReservePoints+ReleasePoints next to the same echo (see `points.rs`).
 //!
 //! Load only ever goes to loopback addresses.
 
@@ -12,6 +13,7 @@ mod claims;
 mod coupons;
 mod echo;
 mod load;
+mod points;
 mod redis_bench;
 mod scenarios;
 mod tokens;
@@ -66,6 +68,7 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Mode {
     Coupons(coupons::CouponArgs),
+    Points(points::PointArgs),
 }
 
 /// One row of the results.
@@ -93,6 +96,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let outcome = match args.mode {
         Some(Mode::Coupons(coupon_args)) => coupons::run(coupon_args).await,
+        Some(Mode::Points(point_args)) => points::run(point_args).await,
         None => run(args).await,
     };
     match outcome {
@@ -196,6 +200,11 @@ fn print_table(output: &Output) {
         s.warmup, s.duration, s.concurrency, s.connections, s.max_requests
     );
     println!();
+    print_rows(&output.scenarios);
+}
+
+/// The results table: one row a scenario, then each scenario's first error.
+fn print_rows(rows: &[Row]) {
     println!(
         "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "scenario",
@@ -208,7 +217,7 @@ fn print_table(output: &Output) {
         "errors",
         "vs echo"
     );
-    for row in &output.scenarios {
+    for row in rows {
         let r = &row.report;
         println!(
             "{:<20} {:>10} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>8} {:>8.3}",
@@ -223,7 +232,7 @@ fn print_table(output: &Output) {
             row.vs_echo
         );
     }
-    for row in &output.scenarios {
+    for row in rows {
         if let Some(error) = &row.report.first_error {
             println!("{}: first error: {error}", row.scenario);
         }

@@ -84,6 +84,11 @@ pub(crate) fn admin(key: &SigningKey) -> anyhow::Result<Bearer> {
     bearer(key, ADMIN_ID, "ADMIN")
 }
 
+/// A guest's bearer token for the user `user_id`.
+pub(crate) fn guest(key: &SigningKey, user_id: &str) -> anyhow::Result<Bearer> {
+    bearer(key, user_id, "GUEST")
+}
+
 /// `count` guest tokens, each for its own user `bench-<run>-<n>`, signed on
 /// every core; returns them with the time the signing took.
 pub(crate) fn guests(
