@@ -15,10 +15,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help up test lint down infra urls build tools bench bench-coupons
+.PHONY: help up test lint down infra urls build tools bench bench-coupons bench-points
 
 help:
-	@echo "make up | test | lint | bench | bench-coupons | down | infra | urls"
+	@echo "make up | test | lint | bench | bench-coupons | bench-points | down | infra | urls"
 
 # Every service's ports come from the binary's one list of services.
 urls: build
@@ -63,3 +63,8 @@ bench:
 # next to a bare tonic echo and redis-benchmark running the claim script.
 bench-coupons:
 	cargo run --release -p staymesh-bench -- coupons
+
+# GetBalance and ReservePoints+ReleasePoints on users the run funds itself,
+# against the running mesh, next to a bare tonic echo.
+bench-points:
+	cargo run --release -p staymesh-bench -- points
