@@ -141,14 +141,13 @@ impl<'a> NewEntry<'a> {
     }
 }
 
-/// Locks `user`'s account, opening it (empty) on first use.
+/// Locks `user`'s account, opening it (empty) on first use: one round
+/// trip, since an upsert that updates locks the row as FOR UPDATE does.
 pub(crate) async fn lock(db: &mut PgConnection, user: Uuid) -> Result<Account> {
-    sqlx::query("INSERT INTO point_account (user_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(user)
-        .execute(&mut *db)
-        .await?;
     Ok(sqlx::query_as(
-        "SELECT user_id, balance, reserved, last_seq FROM point_account WHERE user_id = $1 FOR UPDATE",
+        "INSERT INTO point_account (user_id) VALUES ($1) \
+         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id \
+         RETURNING user_id, balance, reserved, last_seq",
     )
     .bind(user)
     .fetch_one(&mut *db)

@@ -398,10 +398,14 @@ impl Points {
                 parts
             }
         };
-        lots::expire_due(&mut tx, &mut account, now, Some((booking_id, &given_back))).await?;
+        let expired =
+            lots::expire_due(&mut tx, &mut account, now, Some((booking_id, &given_back))).await?;
         let released = set_state(&mut tx, booking_id, "RELEASED").await?;
         tx.commit().await?;
-        self.invalidate(account.user_id).await?;
+        // Releasing unspent points writes no entry: the history is unchanged.
+        if found.state != "RESERVED" || expired.lots > 0 {
+            self.invalidate(account.user_id).await?;
+        }
         Ok(released)
     }
 

@@ -83,6 +83,77 @@ async fn two_runs_at_once_expire_each_lot_exactly_once() {
     app.stop().await;
 }
 
+/// How many EXPIRE entries exist.
+async fn expire_entries(app: &App) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM point_entry WHERE type = 'EXPIRE'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_killed_midway_is_finished_by_the_next_without_expiring_twice() {
+    let app = spawn().await;
+    due_lots(&app, 1_000, 10).await;
+    let mut process = app.expiry_process().await;
+    // Kill the job (SIGKILL) once it has expired some users' lots.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while expire_entries(&app).await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never ran:\n{}",
+            process.output()
+        );
+        assert!(
+            process.exited().is_none(),
+            "the point process died:\n{}",
+            process.output()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    process.sigkill().await;
+    // Postgres ends the killed process's sessions (rolling back any open
+    // transaction) once it sees their sockets close.
+    staymesh_testkit::eventually(
+        std::time::Duration::from_secs(30),
+        "the killed sessions end",
+        || async {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            busy == 0
+        },
+    )
+    .await;
+    let at_kill = expire_entries(&app).await;
+    assert!(
+        at_kill > 0 && at_kill < 10_000,
+        "killed midway: {at_kill} of 10,000 expired"
+    );
+    // Whole users only: the killed transaction left nothing half-done.
+    let partial: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT user_id FROM point_lot GROUP BY user_id \
+         HAVING count(*) FILTER (WHERE remaining = 0) NOT IN (0, 10)) p",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(partial, 0, "a user's lots expired in part");
+
+    let rest = expire(&app).await;
+    assert_eq!(
+        at_kill + rest.lots_expired,
+        10_000,
+        "the next run expires exactly the rest"
+    );
+    assert_eq!(expire_entries(&app).await, 10_000, "one EXPIRE per lot");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn held_points_wait_for_their_booking_and_reads_never_show_due_points() {
     let app = spawn().await;
