@@ -45,6 +45,13 @@ struct Args {
     /// Accommodation gRPC URL; must be a loopback address.
     #[arg(long, default_value = "http://127.0.0.1:50052")]
     target: String,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// How a timed mode loads its target: shared by the default and point modes.
+#[derive(Debug, Clone, clap::Args)]
+struct LoadArgs {
     /// Measured time per scenario, e.g. 10s, 500ms, 1m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     duration: Duration,
@@ -63,6 +70,18 @@ struct Args {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+impl LoadArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            warmup: self.warmup,
+            duration: self.duration,
+            concurrency: self.concurrency as usize,
+            connections: self.connections as usize,
+            max_requests: self.max_requests,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,13 +129,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     ensure_loopback("--target", &args.target)?;
-    let settings = Settings {
-        warmup: args.warmup,
-        duration: args.duration,
-        concurrency: args.concurrency as usize,
-        connections: args.connections as usize,
-        max_requests: args.max_requests,
-    };
+    let settings = args.load.settings();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let channels = scenarios::connect(&args.target, settings.connections)
@@ -168,7 +181,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         settings,
         scenarios: rows,
     };
-    if args.json {
+    if args.load.json {
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
         print_table(&output);

@@ -8,7 +8,6 @@
 //! Load only ever goes to loopback addresses.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -24,7 +23,7 @@ use uuid::Uuid;
 
 use crate::load::{self, Call, Settings};
 use crate::tokens::{self, Bearer};
-use crate::{Row, echo, ensure_loopback, parse_duration, print_rows, row, scenarios};
+use crate::{LoadArgs, Row, echo, ensure_loopback, print_rows, row, scenarios};
 
 /// Paid per bench user's funding earn: at the default 1% it earns
 /// 1,000,000 points, far more than any run reserves at once.
@@ -41,24 +40,8 @@ pub(crate) struct PointArgs {
     /// Users this run funds and loads (fresh ids each run).
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     users: u32,
-    /// Measured time per scenario, e.g. 10s, 500ms, 1m.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    duration: Duration,
-    /// Warm-up before each scenario's measurement (results dropped); 0 for none.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    warmup: Duration,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    concurrency: u32,
-    /// HTTP/2 connections the requests share.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
-    connections: u32,
-    /// Most measured requests per scenario, whatever the duration.
-    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
-    max_requests: u64,
-    /// Print the results as JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 /// Everything the point mode prints.
@@ -80,13 +63,7 @@ struct User {
 
 pub(crate) async fn run(args: PointArgs) -> anyhow::Result<()> {
     ensure_loopback("--point-target", &args.point_target)?;
-    let settings = Settings {
-        warmup: args.warmup,
-        duration: args.duration,
-        concurrency: args.concurrency as usize,
-        connections: args.connections as usize,
-        max_requests: args.max_requests,
-    };
+    let settings = args.load.settings();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let channels = scenarios::connect(&args.point_target, settings.connections)
         .await
@@ -150,7 +127,7 @@ pub(crate) async fn run(args: PointArgs) -> anyhow::Result<()> {
         print_rows(&output.scenarios);
         bail!("a scenario completed no request");
     }
-    if args.json {
+    if args.load.json {
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else {
         let s = &output.settings;

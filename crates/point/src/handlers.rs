@@ -8,7 +8,9 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use staymesh_platform::FieldViolations;
 use staymesh_platform::auth::{Caller, Role, require_caller, require_role};
-use staymesh_platform::convert::{datetime, id, page_offset, page_size, timestamp, won};
+use staymesh_platform::convert::{
+    datetime, id, page_offset, page_size, require_id, timestamp, won,
+};
 use staymesh_platform::rpc::{Error, Result};
 use staymesh_proto::point as pb;
 use tonic::Request;
@@ -91,6 +93,16 @@ impl<'a> Change<'a> {
     }
 }
 
+/// Checks an amount that must be positive and at most [`MAX_AMOUNT`].
+fn positive_amount(amount: i64, v: &mut FieldViolations) {
+    v.check(amount > 0, "amount", "must be positive");
+    v.check(
+        amount <= MAX_AMOUNT,
+        "amount",
+        &format!("must be at most {MAX_AMOUNT}"),
+    );
+}
+
 /// The caller's own user id.
 fn own_id(caller: &Caller) -> Result<Uuid> {
     Uuid::parse_str(&caller.user_id)
@@ -164,12 +176,7 @@ impl PointsApi {
         require_role(&request, &[Role::Admin])?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        v.check(r.amount > 0, "amount", "must be positive");
-        v.check(
-            r.amount <= MAX_AMOUNT,
-            "amount",
-            &format!("must be at most {MAX_AMOUNT}"),
-        );
+        positive_amount(r.amount, &mut v);
         let change = Change::read(
             &r.user_id,
             r.amount,
@@ -257,12 +264,7 @@ impl PointsApi {
         let mut v = FieldViolations::new();
         let booking = id(&r.booking_id, "booking_id", &mut v);
         let user = id(&r.user_id, "user_id", &mut v);
-        v.check(r.amount > 0, "amount", "must be positive");
-        v.check(
-            r.amount <= MAX_AMOUNT,
-            "amount",
-            &format!("must be at most {MAX_AMOUNT}"),
-        );
+        positive_amount(r.amount, &mut v);
         v.into_result()?;
         // The parsers record a violation whenever they give None.
         let (Some(booking), Some(user)) = (booking, user) else {
@@ -278,8 +280,7 @@ impl PointsApi {
         &self,
         request: Request<pb::CommitPointsRequest>,
     ) -> Result<pb::CommitPointsResponse> {
-        let booking =
-            staymesh_platform::convert::require_id(&request.get_ref().booking_id, "booking_id")?;
+        let booking = require_id(&request.get_ref().booking_id, "booking_id")?;
         let reservation = self.points.commit(booking).await?;
         Ok(pb::CommitPointsResponse {
             reservation: Some(reservation.to_proto()),
@@ -290,8 +291,7 @@ impl PointsApi {
         &self,
         request: Request<pb::ReleasePointsRequest>,
     ) -> Result<pb::ReleasePointsResponse> {
-        let booking =
-            staymesh_platform::convert::require_id(&request.get_ref().booking_id, "booking_id")?;
+        let booking = require_id(&request.get_ref().booking_id, "booking_id")?;
         let reservation = self.points.release(booking).await?;
         Ok(pb::ReleasePointsResponse {
             reservation: Some(reservation.to_proto()),

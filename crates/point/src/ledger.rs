@@ -174,69 +174,55 @@ impl Account {
         db: &mut PgConnection,
         new: NewEntry<'_>,
     ) -> Result<Entry> {
-        self.balance += new.amount;
-        self.last_seq += 1;
-        let (key, digest) = new.idempotency.unzip();
-        let entry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO point_entry (id, user_id, seq, type, amount, balance_after, booking_id, \
-               description, expires_at, idempotency_key, request_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {ENTRY_COLUMNS}"
-        )))
-        .bind(Uuid::now_v7())
-        .bind(self.user_id)
-        .bind(self.last_seq)
-        .bind(new.kind.as_str())
-        .bind(new.amount)
-        .bind(self.balance)
-        .bind(new.booking_id)
-        .bind(new.description)
-        .bind(new.expires_at)
-        .bind(key)
-        .bind(digest)
-        .fetch_one(&mut *db)
-        .await?;
-        self.save(db).await?;
-        Ok(entry)
+        let mut entries = self.append_all(db, &[new]).await?;
+        Ok(entries.remove(0))
     }
 
-    /// Appends several entries in one statement (the expiry of many lots),
-    /// numbered in the order given; none may carry an expiry or a key.
+    /// Appends entries in one statement (the expiry of many lots), numbered
+    /// in the order given; returns them in that order.
     pub(crate) async fn append_all(
         &mut self,
         db: &mut PgConnection,
         news: &[NewEntry<'_>],
     ) -> Result<Vec<Entry>> {
-        let mut columns = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let mut ids = Vec::with_capacity(news.len());
+        let mut seqs = Vec::with_capacity(news.len());
+        let mut balances = Vec::with_capacity(news.len());
         for new in news {
-            debug_assert!(new.expires_at.is_none() && new.idempotency.is_none());
             self.balance += new.amount;
             self.last_seq += 1;
-            columns.0.push(Uuid::now_v7());
-            columns.1.push(self.last_seq);
-            columns.2.push(new.kind.as_str());
-            columns.3.push(new.amount);
-            columns.4.push(self.balance);
-            columns.5.push(new.booking_id);
-            columns.6.push(new.description);
+            ids.push(Uuid::now_v7());
+            seqs.push(self.last_seq);
+            balances.push(self.balance);
         }
-        let (ids, seqs, kinds, amounts, balances, bookings, descriptions) = columns;
-        let entries = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO point_entry (id, user_id, seq, type, amount, balance_after, booking_id, description) \
-             SELECT id, $1, seq, type, amount, balance_after, booking_id, description \
-             FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::uuid[], $8::text[]) \
-               AS e(id, seq, type, amount, balance_after, booking_id, description) \
-             ORDER BY seq RETURNING {ENTRY_COLUMNS}"
+        let (keys, digests): (Vec<Option<&str>>, Vec<Option<&str>>) =
+            news.iter().map(|n| n.idempotency.unzip()).unzip();
+        let mut entries: Vec<Entry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO point_entry (id, user_id, seq, type, amount, balance_after, booking_id, \
+               description, expires_at, idempotency_key, request_digest) \
+             SELECT id, $1, seq, type, amount, balance_after, booking_id, description, expires_at, \
+               idempotency_key, request_digest \
+             FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::uuid[], \
+               $8::text[], $9::timestamptz[], $10::text[], $11::text[]) \
+               AS e(id, seq, type, amount, balance_after, booking_id, description, expires_at, \
+                 idempotency_key, request_digest) \
+             RETURNING {ENTRY_COLUMNS}"
         )))
         .bind(self.user_id)
         .bind(ids)
         .bind(seqs)
-        .bind(kinds)
-        .bind(amounts)
+        .bind(news.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>())
+        .bind(news.iter().map(|n| n.amount).collect::<Vec<_>>())
         .bind(balances)
-        .bind(bookings)
-        .bind(descriptions)
+        .bind(news.iter().map(|n| n.booking_id).collect::<Vec<_>>())
+        .bind(news.iter().map(|n| n.description).collect::<Vec<_>>())
+        .bind(news.iter().map(|n| n.expires_at).collect::<Vec<_>>())
+        .bind(keys)
+        .bind(digests)
         .fetch_all(&mut *db)
         .await?;
+        // RETURNING promises no order: back into the order given.
+        entries.sort_by_key(|e| e.seq);
         self.save(db).await?;
         Ok(entries)
     }

@@ -152,15 +152,23 @@ pub(crate) async fn restore(db: &mut PgConnection, taken_by: Uuid) -> Result<Vec
 
 /// Records which lots `entry` changed, signed like the entry.
 pub(crate) async fn record(db: &mut PgConnection, entry: &Entry, parts: &[Part]) -> Result<()> {
-    let sign = entry.amount.signum();
-    let (ids, amounts): (Vec<Uuid>, Vec<i64>) =
-        parts.iter().map(|p| (p.lot_id, sign * p.amount)).unzip();
+    let changes: Vec<(&Entry, Part)> = parts.iter().map(|p| (entry, *p)).collect();
+    record_all(db, &changes).await
+}
+
+/// Records the lot each entry changed, signed like its entry.
+async fn record_all(db: &mut PgConnection, changes: &[(&Entry, Part)]) -> Result<()> {
+    let (entry_ids, lots): (Vec<Uuid>, Vec<(Uuid, i64)>) = changes
+        .iter()
+        .map(|(entry, p)| (entry.id, (p.lot_id, entry.amount.signum() * p.amount)))
+        .unzip();
+    let (lot_ids, amounts): (Vec<Uuid>, Vec<i64>) = lots.into_iter().unzip();
     sqlx::query(
         "INSERT INTO point_entry_lot (entry_id, lot_id, amount) \
-         SELECT $1, id, amount FROM UNNEST($2::uuid[], $3::bigint[]) AS p(id, amount)",
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[])",
     )
-    .bind(entry.id)
-    .bind(ids)
+    .bind(entry_ids)
+    .bind(lot_ids)
     .bind(amounts)
     .execute(db)
     .await?;
@@ -223,9 +231,7 @@ pub(crate) async fn expire_due(
             ..NewEntry::new(EntryType::Expire, -free, description)
         })
         .collect();
-    let mut entries = account.append_all(db, &news).await?;
-    // In the order of `due`, which numbered them.
-    entries.sort_by_key(|e| e.seq);
+    let entries = account.append_all(db, &news).await?;
     let parts: Vec<Part> = due
         .iter()
         .map(|(lot_id, free, _)| Part {
@@ -234,21 +240,9 @@ pub(crate) async fn expire_due(
         })
         .collect();
     shift(db, &parts, "remaining = l.remaining - p.amount").await?;
-    // One part per entry: its lot, negative like the entry.
-    let (entry_ids, lot_ids, amounts): (Vec<Uuid>, Vec<Uuid>, Vec<i64>) = entries
-        .iter()
-        .zip(&parts)
-        .map(|(entry, part)| (entry.id, part.lot_id, -part.amount))
-        .collect();
-    sqlx::query(
-        "INSERT INTO point_entry_lot (entry_id, lot_id, amount) \
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[])",
-    )
-    .bind(entry_ids)
-    .bind(lot_ids)
-    .bind(amounts)
-    .execute(db)
-    .await?;
+    // One part per entry: entries and parts are both in the order of `due`.
+    let changes: Vec<(&Entry, Part)> = entries.iter().zip(parts.iter().copied()).collect();
+    record_all(db, &changes).await?;
     let done = Expired {
         lots: parts.len() as i64,
         points: parts.iter().map(|p| p.amount).sum(),

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use broker::Broker;
-pub use process::{Process, staymesh_binary};
+pub use process::{Process, service_command, staymesh_binary};
 pub use running::{Running, isolate, own_args, spawn, stores};
 pub use tokens::{FakeTokens, user_of};
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 
+use staymesh_platform::InfraArgs;
+use staymesh_platform::service::Descriptor;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
@@ -30,6 +32,35 @@ pub async fn staymesh_binary() -> PathBuf {
     let binary = profile_dir.join("staymesh");
     assert!(binary.exists(), "{} missing", binary.display());
     binary
+}
+
+/// `staymesh <service>` on the stores of `infra` (database, Redis and Kafka
+/// prefixes), on free gRPC and metrics ports, trusting a throwaway token
+/// key, with plain warning logs: the service as a pod of its own, for a test
+/// to kill. The caller adds the service's own settings.
+pub async fn service_command(service: &Descriptor, infra: &InfraArgs) -> Command {
+    let key = staymesh_platform::auth::jwt::SigningKey::generate("test").public_key();
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port().to_string())
+            .expect("free port")
+    };
+    let name = service.env_name();
+    let mut command = Command::new(staymesh_binary().await);
+    command
+        .arg(service.name)
+        .env("STAYMESH_POSTGRES_URL", &infra.postgres_url)
+        .env("STAYMESH_DATABASE_PREFIX", &infra.database_prefix)
+        .env("STAYMESH_REDIS_URL", &infra.redis_url)
+        .env("STAYMESH_REDIS_PREFIX", &infra.redis_prefix)
+        .env("STAYMESH_KAFKA_PREFIX", &infra.kafka_prefix)
+        .env(format!("STAYMESH_{name}_PORT"), port())
+        .env(format!("STAYMESH_{name}_METRICS_PORT"), port())
+        .env("STAYMESH_JWT_PUBLIC_KEYS", format!("{}:{}", key.kid, key.x))
+        .env("STAYMESH_LOG_FORMAT", "pretty")
+        .env("RUST_LOG", "warn");
+    command
 }
 
 /// A child process with its output drained into memory.

@@ -74,30 +74,12 @@ impl App {
     /// database, Redis and topics as this service), so a test can kill it.
     /// Its reconciler waits an hour: only the writer stores here.
     pub async fn writer_process(&self, broker: &Broker) -> Process {
-        let infra = &self.settings.infra;
-        let key = staymesh_platform::auth::jwt::SigningKey::generate("test").public_key();
-        let port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port().to_string())
-                .expect("free port")
-        };
-        let mut command = tokio::process::Command::new(staymesh_testkit::staymesh_binary().await);
+        let mut command =
+            staymesh_testkit::service_command(&DESCRIPTOR, &self.settings.infra).await;
         command
-            .arg("coupon")
-            .env("STAYMESH_POSTGRES_URL", &infra.postgres_url)
-            .env("STAYMESH_DATABASE_PREFIX", &infra.database_prefix)
-            .env("STAYMESH_REDIS_URL", &infra.redis_url)
-            .env("STAYMESH_REDIS_PREFIX", &infra.redis_prefix)
-            .env("STAYMESH_KAFKA_PREFIX", &infra.kafka_prefix)
             .env("STAYMESH_KAFKA_BROKERS", broker.address())
-            .env("STAYMESH_COUPON_PORT", port())
-            .env("STAYMESH_COUPON_METRICS_PORT", port())
             .env("STAYMESH_COUPON_BATCH_SIZE", "50")
-            .env("STAYMESH_COUPON_RECONCILE_EVERY", "1h")
-            .env("STAYMESH_JWT_PUBLIC_KEYS", format!("{}:{}", key.kid, key.x))
-            .env("STAYMESH_LOG_FORMAT", "pretty")
-            .env("RUST_LOG", "warn");
+            .env("STAYMESH_COUPON_RECONCILE_EVERY", "1h");
         Process::spawn(command)
     }
 

@@ -89,27 +89,8 @@ impl App {
     /// `staymesh point` as a process of its own on the same database and
     /// Redis, its expiry job every 50 ms, so a test can kill it mid-run.
     pub async fn expiry_process(&self) -> staymesh_testkit::Process {
-        let infra = &self.running.infra;
-        let key = staymesh_platform::auth::jwt::SigningKey::generate("test").public_key();
-        let port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port().to_string())
-                .expect("free port")
-        };
-        let mut command = tokio::process::Command::new(staymesh_testkit::staymesh_binary().await);
-        command
-            .arg("point")
-            .env("STAYMESH_POSTGRES_URL", &infra.postgres_url)
-            .env("STAYMESH_DATABASE_PREFIX", &infra.database_prefix)
-            .env("STAYMESH_REDIS_URL", &infra.redis_url)
-            .env("STAYMESH_REDIS_PREFIX", &infra.redis_prefix)
-            .env("STAYMESH_POINT_PORT", port())
-            .env("STAYMESH_POINT_METRICS_PORT", port())
-            .env("STAYMESH_POINT_EXPIRE_EVERY", "50ms")
-            .env("STAYMESH_JWT_PUBLIC_KEYS", format!("{}:{}", key.kid, key.x))
-            .env("STAYMESH_LOG_FORMAT", "pretty")
-            .env("RUST_LOG", "warn");
+        let mut command = staymesh_testkit::service_command(&DESCRIPTOR, &self.running.infra).await;
+        command.env("STAYMESH_POINT_EXPIRE_EVERY", "50ms");
         staymesh_testkit::Process::spawn(command)
     }
 
