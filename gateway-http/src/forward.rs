@@ -16,8 +16,18 @@ use crate::error::ApiError;
 use crate::transcode::{request_message, response_json};
 
 /// Headers passed to the backend as gRPC metadata: credentials, W3C trace
-/// context and the request id, so auth and tracing work across the hop.
-const FORWARDED_HEADERS: [&str; 4] = ["authorization", "traceparent", "tracestate", "x-request-id"];
+/// context and the request id, so auth and tracing work across the hop, and
+/// the Standard Webhooks signature headers, so a webhook's receiver can
+/// check who sent it.
+const FORWARDED_HEADERS: [&str; 7] = [
+    "authorization",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
 
 /// Handles every request no fixed route took.
 pub(crate) async fn handle(

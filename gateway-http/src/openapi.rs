@@ -148,6 +148,14 @@ impl Generator {
         let body = match &binding.body {
             BodyRule::None => None,
             BodyRule::Whole => Some(self.whole_body(binding)),
+            // Passed through as sent (see transcode): any JSON document.
+            BodyRule::Field(field) if field.kind() == Kind::Bytes => {
+                let description = self.comments.get(field.parent_file().name(), field.path());
+                Some((
+                    with_description(json!({ "type": "object" }), description),
+                    false,
+                ))
+            }
             BodyRule::Field(field) => Some((self.field_schema(field), self.required(field))),
         };
         if let Some((schema, required)) = body {

@@ -3,10 +3,12 @@
 //! The JSON is proto3's canonical mapping: lowerCamelCase field names on output
 //! (both spellings accepted on input), enums by name, 64-bit integers as strings
 //! (so JavaScript keeps every digit), timestamps in RFC 3339. Fields with default
-//! values are emitted too, so a browser client always finds every field.
+//! values are emitted too, so a browser client always finds every field. A
+//! body bound to a `bytes` field is the one exception: it reaches the backend
+//! as sent (a webhook whose signature covers the raw bytes).
 
 use prost_reflect::{
-    DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, SerializeOptions,
+    DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, SerializeOptions, Value,
 };
 use serde_json::json;
 
@@ -26,6 +28,13 @@ pub(crate) fn request_message(
     let has_body = !body.iter().all(u8::is_ascii_whitespace);
     let mut message = match &binding.body {
         BodyRule::Whole if has_body => decode_json(input.clone(), body)?,
+        // A body bound to a `bytes` field is passed through untouched, so
+        // the backend can check a signature over exactly what was sent.
+        BodyRule::Field(field) if field.kind() == Kind::Bytes => {
+            let mut message = DynamicMessage::new(input.clone());
+            message.set_field(field, Value::Bytes(body.to_vec().into()));
+            message
+        }
         BodyRule::Field(field) if has_body => {
             let value: serde_json::Value = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_field(field.name(), format!("malformed JSON: {e}")))?;

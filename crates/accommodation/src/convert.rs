@@ -1,12 +1,12 @@
 //! Conversions between the wire types and the domain's, with the validation
 //! that goes with them: dates, stays, money, ids, page tokens.
 
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use staymesh_platform::FieldViolations;
 use staymesh_proto::common;
 
 pub(crate) use staymesh_platform::convert::{
-    from_timestamp, id, money, page_token, timestamp, won,
+    date, from_timestamp, id, money, page_token, timestamp, to_proto_date, today, won,
 };
 
 /// The calendar reaches at most this many nights ahead, and one SetCalendar
@@ -14,47 +14,6 @@ pub(crate) use staymesh_platform::convert::{
 pub(crate) const MAX_CALENDAR_NIGHTS: i64 = 365;
 /// The longest stay a search or hold accepts.
 pub(crate) const MAX_STAY_NIGHTS: i64 = 30;
-
-/// Today in Korea (UTC+9), which is when a night starts for a guest.
-#[allow(
-    clippy::expect_used,
-    reason = "9 hours is within a day, so the offset exists"
-)]
-pub(crate) fn today() -> NaiveDate {
-    let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
-    Utc::now().with_timezone(&kst).date_naive()
-}
-
-/// Reads a required date field, recording a violation when missing or impossible.
-pub(crate) fn date(
-    value: Option<&common::Date>,
-    field: &str,
-    violations: &mut FieldViolations,
-) -> Option<NaiveDate> {
-    let Some(d) = value else {
-        violations.add(field, "is required (year, month, day)");
-        return None;
-    };
-    let parsed = u32::try_from(d.month)
-        .ok()
-        .zip(u32::try_from(d.day).ok())
-        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
-    if parsed.is_none() {
-        violations.add(
-            field,
-            format!("{:04}-{:02}-{:02} is not a date", d.year, d.month, d.day),
-        );
-    }
-    parsed
-}
-
-pub(crate) fn to_proto_date(d: NaiveDate) -> common::Date {
-    common::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
 
 /// A half-open range of nights [start, end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,6 +52,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     args: service::no_args,
     prepare: |_| Ok(service::ready((), launch)),
     seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+    tasks: &[],
 };
 
 async fn launch((): (), launch: Launch) -> Result<(), Error> {

@@ -66,6 +66,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         ))
     },
     seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+    tasks: &[],
 };
 
 async fn launch(args: CouponArgs, launch: Launch) -> Result<(), Error> {

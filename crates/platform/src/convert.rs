@@ -1,9 +1,9 @@
 //! Conversions between the wire types every service's contracts share and
 //! the domain's, with the validation that goes with them: money, ids,
-//! timestamps and page tokens. Violations name the request field.
+//! timestamps, dates in Korea and page tokens. Violations name the request field.
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use staymesh_proto::common;
 use uuid::Uuid;
 
@@ -43,6 +43,47 @@ pub fn won(
         return None;
     }
     Some(m.amount)
+}
+
+/// Today in Korea (UTC+9), which is when a night starts for a guest.
+#[allow(
+    clippy::expect_used,
+    reason = "9 hours is within a day, so the offset exists"
+)]
+pub fn today() -> NaiveDate {
+    let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
+    Utc::now().with_timezone(&kst).date_naive()
+}
+
+/// Reads a required date field, recording a violation when missing or impossible.
+pub fn date(
+    value: Option<&common::Date>,
+    field: &str,
+    violations: &mut FieldViolations,
+) -> Option<NaiveDate> {
+    let Some(d) = value else {
+        violations.add(field, "is required (year, month, day)");
+        return None;
+    };
+    let parsed = u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+    if parsed.is_none() {
+        violations.add(
+            field,
+            format!("{:04}-{:02}-{:02} is not a date", d.year, d.month, d.day),
+        );
+    }
+    parsed
+}
+
+pub fn to_proto_date(d: NaiveDate) -> common::Date {
+    common::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
 }
 
 /// An amount of won on the wire.

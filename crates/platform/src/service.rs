@@ -50,6 +50,31 @@ pub struct Descriptor {
     pub prepare: fn(&clap::ArgMatches) -> Result<Box<dyn Prepared>, BoxError>,
     /// Loads its demo data, idempotently; returns lines for the terminal.
     pub seed: Option<SeedFn>,
+    /// Its one-shot commands, `staymesh <name> <task>` (e.g. `payment settle`).
+    pub tasks: &'static [Task],
+}
+
+/// A one-shot command of a service, run against its stores and exited.
+#[derive(Debug)]
+pub struct Task {
+    /// Its subcommand under the service's.
+    pub name: &'static str,
+    /// One line for `staymesh <service> --help`.
+    pub about: &'static str,
+    /// Adds its own flags (a `clap::Args` type's `augment_args`).
+    pub args: fn(clap::Command) -> clap::Command,
+    /// Runs it; returns lines for the terminal.
+    pub run: fn(TaskRun) -> BoxFuture<Result<Vec<String>, BoxError>>,
+}
+
+/// What a task gets.
+#[derive(Debug, Clone)]
+pub struct TaskRun {
+    pub infra: InfraArgs,
+    /// The whole command line, for the service's own settings.
+    pub matches: clap::ArgMatches,
+    /// The task's own flags.
+    pub task: clap::ArgMatches,
 }
 
 impl Descriptor {

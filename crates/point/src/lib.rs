@@ -60,6 +60,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         ))
     },
     seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+    tasks: &[],
 };
 
 async fn launch(args: PointArgs, launch: Launch) -> Result<(), Error> {

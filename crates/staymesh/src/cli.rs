@@ -127,7 +127,14 @@ pub(crate) fn command() -> clap::Command {
     for service in SERVICES {
         command = (service.args)(command)
             .args(endpoint_args(service))
-            .subcommand(clap::Command::new(service.name).about(service.about));
+            .subcommand(
+                clap::Command::new(service.name)
+                    .about(service.about)
+                    .subcommands(service.tasks.iter().map(|task| {
+                        // The task's settings group carries a doc line of its own.
+                        (task.args)(clap::Command::new(task.name)).about(task.about)
+                    })),
+            );
     }
     // A service's settings group carries its own doc line; the binary keeps its.
     command.about(about).long_about(None::<&str>)

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::ArgMatches;
 use staymesh_platform::Shutdown;
+use staymesh_platform::service::TaskRun;
 
 use crate::cli::{Cli, Command};
 
@@ -72,6 +73,26 @@ async fn run(cli: Cli, matches: ArgMatches) -> anyhow::Result<()> {
             return Ok(());
         }
         _ => {}
+    }
+    // `staymesh payment settle`: a service's one-shot task, plain output.
+    if let Some(service) = service
+        && let Some((name, task_matches)) = matches
+            .subcommand_matches(service.name)
+            .and_then(|m| m.subcommand())
+        && let Some(task) = service.tasks.iter().find(|t| t.name == name)
+    {
+        let run = TaskRun {
+            infra: cli.infra.clone(),
+            matches: matches.clone(),
+            task: task_matches.clone(),
+        };
+        let lines = (task.run)(run)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} {name}: {e}", service.name))?;
+        for line in lines {
+            println!("{line}");
+        }
+        return Ok(());
     }
     let name = match (&cli.command, service) {
         (_, Some(service)) => format!("staymesh-{}", service.name),

@@ -11,6 +11,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_accommodation::DESCRIPTOR,
     &staymesh_coupon::DESCRIPTOR,
     &staymesh_point::DESCRIPTOR,
+    &staymesh_payment::DESCRIPTOR,
 ];
 
 /// The service called `name`.

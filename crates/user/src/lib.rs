@@ -54,6 +54,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         Ok(Box::new(Prepared { user, keyring }))
     },
     seed: Some(|seeding| Box::pin(seed::demo(seeding))),
+    tasks: &[],
 };
 
 /// The user service with its signing keys: made once per process, so the
