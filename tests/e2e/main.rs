@@ -12,4 +12,5 @@
 mod auth;
 mod fuzz;
 mod mesh;
+mod payments;
 mod support;

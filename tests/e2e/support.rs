@@ -34,6 +34,8 @@ pub struct Deployment {
     pub services: Vec<Service>,
     pub http_port: u16,
     pub gateway_metrics_port: u16,
+    /// The sandbox PG's HTTP port.
+    pub pg_port: u16,
 }
 
 impl Deployment {
@@ -60,6 +62,7 @@ impl Deployment {
             services,
             http_port: free_port(),
             gateway_metrics_port: free_port(),
+            pg_port: free_port(),
         }
     }
 
@@ -100,6 +103,18 @@ impl Deployment {
                 self.gateway_metrics_port.to_string(),
             )
             .env("STAYMESH_DRAIN_TIMEOUT", "5s")
+            // The sandbox PG of this deployment, and its webhooks to this edge.
+            .env("STAYMESH_PG_SANDBOX_PORT", self.pg_port.to_string())
+            .env("STAYMESH_PG_SANDBOX_PUBLIC_URL", self.pg())
+            .env("STAYMESH_PAYMENT_PG_URL", self.pg())
+            .env(
+                "STAYMESH_PG_SANDBOX_WEBHOOK_URL",
+                format!("{}/v1/webhooks/payments", self.edge()),
+            )
+            .env(
+                "STAYMESH_PAYMENT_RETURN_URL",
+                format!("{}/v1/payments:approve", self.edge()),
+            )
             .kill_on_drop(true);
         for service in &self.services {
             let env = service.name.to_ascii_uppercase().replace('-', "_");
@@ -135,12 +150,22 @@ impl Deployment {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// The sandbox PG's base URL.
+    pub fn pg(&self) -> String {
+        format!("http://127.0.0.1:{}", self.pg_port)
+    }
+
     /// Drops the deployment's databases.
     pub async fn clean_up(&self) {
         let admin = std::env::var("STAYMESH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
-        for service in &self.services {
-            let database = format!("{}_{}", self.prefix, service.name);
+        let databases = self
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(["pgsandbox"]);
+        for name in databases {
+            let database = format!("{}_{name}", self.prefix);
             staymesh_platform::db::drop_database(&admin, &database)
                 .await
                 .expect("drop database");
@@ -204,22 +229,37 @@ pub async fn http(
     bearer: Option<&str>,
     json: Option<serde_json::Value>,
 ) -> Answer {
+    let authorization = bearer.map(|token| format!("Bearer {token}"));
+    let mut headers = Vec::new();
+    if let Some(value) = &authorization {
+        headers.push(("authorization", value.as_str()));
+    }
+    let body = match json {
+        Some(json) => {
+            headers.push(("content-type", "application/json"));
+            json.to_string()
+        }
+        None => String::new(),
+    };
+    http_raw(method, url, &headers, body).await
+}
+
+/// An HTTP/1.1 request with these headers and body; redirects are not followed.
+pub async fn http_raw(
+    method: hyper::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Answer {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
     let client: Client<_, Full<tonic::codegen::Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
     let mut request = hyper::Request::builder().method(method).uri(url);
-    if let Some(token) = bearer {
-        request = request.header("authorization", format!("Bearer {token}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
-    let body = match json {
-        Some(json) => {
-            request = request.header("content-type", "application/json");
-            json.to_string()
-        }
-        None => String::new(),
-    };
     let request = request
         .body(Full::new(tonic::codegen::Bytes::from(body)))
         .expect("request");
@@ -302,4 +342,20 @@ pub async fn grpcurl_status(args: &[&str]) -> String {
         "grpcurl {args:?} succeeded: {printed}"
     );
     printed
+}
+
+/// Logs in through the edge; the access token.
+pub async fn login(edge: &str, email: &str, password: &str) -> String {
+    let login = http(
+        hyper::Method::POST,
+        &format!("{edge}/v1/auth/login"),
+        None,
+        Some(serde_json::json!({"email": email, "password": password})),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{email}: {}", login.body);
+    login.json()["tokens"]["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
 }

@@ -22,6 +22,8 @@ pub(crate) struct Cli {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) edge: EdgeArgs,
+    #[command(flatten)]
+    pub(crate) pg_sandbox: staymesh_pg_sandbox::SandboxArgs,
     /// Log format.
     #[arg(
         long,
@@ -40,8 +42,11 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the HTTP edge (REST/JSON to gRPC, OpenAPI).
     Gateway,
-    /// Run every service and the edge in one process.
+    /// Run every service, the edge and the sandbox PG in one process.
     All,
+    /// Run the sandbox payment gateway (PortOne-style REST API, checkout
+    /// page and signed webhooks) for development, tests and benchmarks.
+    PgSandbox,
     /// Create and migrate every service's database, then exit.
     Migrate,
     /// Load demo data (idempotent), then exit.
@@ -60,6 +65,7 @@ impl Command {
         match self {
             Self::Gateway => "staymesh-gateway",
             Self::All => "staymesh",
+            Self::PgSandbox => "staymesh-pg-sandbox",
             Self::Migrate => "staymesh-migrate",
             Self::Seed(_) => "staymesh-seed",
             Self::Keygen(_) => "staymesh-keygen",

@@ -16,6 +16,7 @@ use staymesh_platform::Shutdown;
 use staymesh_platform::service::TaskRun;
 
 use crate::cli::{Cli, Command};
+use crate::mesh::Part;
 
 fn main() -> ExitCode {
     // A bad flag or environment value fails start-up with one clear line.
@@ -102,10 +103,17 @@ async fn run(cli: Cli, matches: ArgMatches) -> anyhow::Result<()> {
     let _telemetry = staymesh_platform::telemetry::init(&name, cli.log_format)?;
     let signals = Shutdown::on_os_signals;
     match (&cli.command, service) {
-        (_, Some(service)) => mesh::serve(&cli, &matches, &[service], false, signals()).await,
-        (Some(Command::Gateway), _) => mesh::serve(&cli, &matches, &[], true, signals()).await,
+        (_, Some(service)) => {
+            mesh::serve(&cli, &matches, &[service], Part::Services, signals()).await
+        }
+        (Some(Command::Gateway), _) => {
+            mesh::serve(&cli, &matches, &[], Part::Edge, signals()).await
+        }
+        (Some(Command::PgSandbox), _) => {
+            mesh::serve(&cli, &matches, &[], Part::PgSandbox, signals()).await
+        }
         (Some(Command::All), _) => {
-            mesh::serve(&cli, &matches, services::SERVICES, true, signals()).await
+            mesh::serve(&cli, &matches, services::SERVICES, Part::All, signals()).await
         }
         (Some(Command::Migrate), _) => mesh::migrate(&cli).await,
         (Some(Command::Seed(args)), _) => seed::run(&cli, &matches, args).await,

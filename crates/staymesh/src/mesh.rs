@@ -65,16 +65,30 @@ fn token_verifier(
     })
 }
 
-/// Serves `services` (and the edge when `edge`) until `shutdown`; if one
-/// part fails, the others are stopped.
+/// What besides `services` a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The services alone (a pod).
+    Services,
+    /// The HTTP edge.
+    Edge,
+    /// The sandbox PG.
+    PgSandbox,
+    /// The services, the edge and the sandbox PG (`staymesh all`).
+    All,
+}
+
+/// Serves `services` (and the edge and the sandbox PG as `part` says) until
+/// `shutdown`; if one part fails, the others are stopped.
 pub(crate) async fn serve(
     cli: &Cli,
     matches: &ArgMatches,
     services: &[&'static Descriptor],
-    edge: bool,
+    part: Part,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let everything = services.len() > 1;
+    let edge = matches!(part, Part::Edge | Part::All);
     // Every service reads its settings before anything listens, so a bad
     // value stops start-up with its name.
     let prepared = services
@@ -138,6 +152,18 @@ pub(crate) async fn serve(
         print_edge(cli);
     }
 
+    if matches!(part, Part::PgSandbox | Part::All) {
+        let listener = bind(cli.server.addr(cli.pg_sandbox.pg_sandbox_port)).await?;
+        let run = staymesh_pg_sandbox::run(
+            cli.infra.clone(),
+            cli.pg_sandbox.clone(),
+            listener,
+            shutdown.clone(),
+        );
+        tasks.spawn(async move { run.await.context("sandbox PG") });
+        print_pg_sandbox(cli);
+    }
+
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
         let result = joined
@@ -170,6 +196,14 @@ pub(crate) fn list(cli: &Cli, matches: &ArgMatches, names_only: bool) {
     if !names_only {
         print_edge(cli);
     }
+}
+
+fn print_pg_sandbox(cli: &Cli) {
+    let host = cli.server.bind_host;
+    println!(
+        "{:<14} http://{host}:{}  (a PortOne-style PG for development: checkout pages, signed webhooks)",
+        "sandbox PG", cli.pg_sandbox.pg_sandbox_port
+    );
 }
 
 fn print_edge(cli: &Cli) {

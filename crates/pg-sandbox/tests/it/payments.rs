@@ -21,7 +21,10 @@ async fn a_registered_payment_reads_back_by_key_and_by_order() {
     assert_eq!(payment["method"], json!(null));
     assert_eq!(payment["paidAt"], json!(null));
     assert_eq!(payment["redirectUrl"], "http://shop.test/return?from=pg");
-    assert_eq!(payment["checkoutUrl"], pg.url(&format!("/checkout/{key}")).as_str());
+    assert_eq!(
+        payment["checkoutUrl"],
+        pg.url(&format!("/checkout/{key}")).as_str()
+    );
 
     assert_eq!(pg.payment(&key).await, payment);
     let (status, by_order) = pg.get(&format!("/payments?orderId={order}")).await;
@@ -49,7 +52,8 @@ async fn registration_is_idempotent_per_order_and_refuses_another_amount() {
     assert_eq!(error["type"], "ORDER_ID_CONFLICT");
 
     // A paid payment is answered as it is, not re-opened.
-    pg.checkout(&key_of(&first), crate::support::APPROVE, "pay").await;
+    pg.checkout(&key_of(&first), crate::support::APPROVE, "pay")
+        .await;
     let (status, again) = pg.post("/payments", registration(&order, 50_000)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["status"], "PAID");
@@ -74,7 +78,10 @@ async fn bad_requests_are_400_naming_the_field_and_unknown_payments_404() {
         let (status, error) = pg.post("/payments", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
         assert_eq!(error["type"], "INVALID_REQUEST");
-        assert!(error["message"].as_str().unwrap().contains(field), "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(field),
+            "{error}"
+        );
     }
     let mut missing = registration(&order_id(), 1_000);
     missing.as_object_mut().unwrap().remove("orderName");
@@ -94,7 +101,11 @@ async fn bad_requests_are_400_naming_the_field_and_unknown_payments_404() {
     let (status, error) = pg.get("/payments").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error["message"].as_str().unwrap().contains("orderId"));
-    for path in ["/payments/pay_unknown", "/payments?orderId=unknown", "/payments/pay_unknown/cancellations"] {
+    for path in [
+        "/payments/pay_unknown",
+        "/payments?orderId=unknown",
+        "/payments/pay_unknown/cancellations",
+    ] {
         let (status, error) = pg.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(error["type"], "PAYMENT_NOT_FOUND");
@@ -107,14 +118,26 @@ async fn the_api_needs_the_secret_and_the_checkout_and_health_do_not() {
     let pg = sandbox().await;
     let payment = pg.register(10_000).await;
     let key = key_of(&payment);
-    for path in [format!("/payments/{key}"), "/sandbox/faults".to_owned(), "/sandbox/webhooks".to_owned()] {
-        for authorization in [None, Some("PortOne wrong-secret"), Some("Bearer sandbox-secret")] {
+    for path in [
+        format!("/payments/{key}"),
+        "/sandbox/faults".to_owned(),
+        "/sandbox/webhooks".to_owned(),
+    ] {
+        for authorization in [
+            None,
+            Some("PortOne wrong-secret"),
+            Some("Bearer sandbox-secret"),
+        ] {
             let mut request = pg.http.get(pg.url(&path));
             if let Some(authorization) = authorization {
                 request = request.header("authorization", authorization);
             }
             let response = request.send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path} {authorization:?}");
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{path} {authorization:?}"
+            );
             let error: serde_json::Value = response.json().await.unwrap();
             assert_eq!(error["type"], "UNAUTHORIZED");
         }
@@ -122,7 +145,12 @@ async fn the_api_needs_the_secret_and_the_checkout_and_health_do_not() {
     let response = pg.http.get(pg.url("/healthz")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "ok");
-    let response = pg.http.get(pg.url(&format!("/checkout/{key}"))).send().await.unwrap();
+    let response = pg
+        .http
+        .get(pg.url(&format!("/checkout/{key}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     pg.finish().await;
 }

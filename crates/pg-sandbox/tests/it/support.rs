@@ -65,13 +65,20 @@ pub async fn start(infra: InfraArgs, mut args: SandboxArgs) -> Sandbox {
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
-        assert!(!task.is_finished(), "the sandbox stopped during start-up: {:?}", task.await);
+        assert!(
+            !task.is_finished(),
+            "the sandbox stopped during start-up: {:?}",
+            task.await
+        );
         if let Ok(response) = http.get(format!("{base}/healthz")).send().await
             && response.status() == StatusCode::OK
         {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the sandbox never answered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sandbox never answered"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Sandbox {
@@ -130,7 +137,12 @@ impl Sandbox {
     }
 
     /// Sends an authorized request; the status and the JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.authed(method, path);
         if let Some(body) = body {
             request = request.json(&body);
@@ -152,7 +164,9 @@ impl Sandbox {
 
     /// Registers a payment and returns it.
     pub async fn register(&self, amount: i64) -> Value {
-        let (status, payment) = self.post("/payments", registration(&order_id(), amount)).await;
+        let (status, payment) = self
+            .post("/payments", registration(&order_id(), amount))
+            .await;
         assert_eq!(status, StatusCode::OK, "{payment}");
         payment
     }
@@ -186,7 +200,12 @@ impl Sandbox {
     }
 
     /// `POST /payments/{key}/cancel`.
-    pub async fn cancel(&self, key: &str, amount: Option<i64>, idempotency_key: &str) -> (StatusCode, Value) {
+    pub async fn cancel(
+        &self,
+        key: &str,
+        amount: Option<i64>,
+        idempotency_key: &str,
+    ) -> (StatusCode, Value) {
         let mut body = json!({"reason": "guest cancelled", "idempotencyKey": idempotency_key});
         if let Some(amount) = amount {
             body["amount"] = json!(amount);
@@ -203,14 +222,18 @@ impl Sandbox {
 
     /// The webhooks of `key` as `/sandbox/webhooks` shows them.
     pub async fn webhooks(&self, key: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/sandbox/webhooks?paymentKey={key}")).await;
+        let (status, body) = self
+            .get(&format!("/sandbox/webhooks?paymentKey={key}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["webhooks"].as_array().unwrap().clone()
     }
 
     /// Sets fault switches; the switches now.
     pub async fn faults(&self, switches: Value) -> Value {
-        let (status, body) = self.call(reqwest::Method::PUT, "/sandbox/faults", Some(switches)).await;
+        let (status, body) = self
+            .call(reqwest::Method::PUT, "/sandbox/faults", Some(switches))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
