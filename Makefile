@@ -15,10 +15,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help up test lint down infra urls build tools bench bench-coupons bench-points
+.PHONY: help up test lint down infra urls build tools bench bench-coupons bench-points bench-payments
 
 help:
-	@echo "make up | test | lint | bench | bench-coupons | bench-points | down | infra | urls"
+	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | down | infra | urls"
 
 # Every service's ports come from the binary's one list of services.
 urls: build
@@ -68,3 +68,7 @@ bench-coupons:
 # against the running mesh, next to a bare tonic echo.
 bench-points:
 	cargo run --release -p staymesh-bench -- points
+
+# The browser's return from the sandbox PG to a PAID payment, through the edge.
+bench-payments:
+	cargo run --release -p staymesh-bench -- payments

@@ -6,6 +6,8 @@
 //! ClaimCoupon, next to the same echo and redis-benchmark running the claim
 //! script (see `coupons.rs`). `staymesh-bench points` loads GetBalance and
 //! ReservePoints+ReleasePoints next to the same echo (see `points.rs`).
+//! `staymesh-bench payments` times the browser's return from the PG to a
+//! PAID payment through the edge, next to the same echo (see `payments.rs`).
 //!
 //! Load only ever goes to loopback addresses.
 
@@ -13,6 +15,7 @@ mod claims;
 mod coupons;
 mod echo;
 mod load;
+mod payments;
 mod points;
 mod redis_bench;
 mod scenarios;
@@ -88,6 +91,7 @@ impl LoadArgs {
 enum Mode {
     Coupons(coupons::CouponArgs),
     Points(points::PointArgs),
+    Payments(payments::PaymentArgs),
 }
 
 /// One row of the results.
@@ -116,6 +120,7 @@ async fn main() -> ExitCode {
     let outcome = match args.mode {
         Some(Mode::Coupons(coupon_args)) => coupons::run(coupon_args).await,
         Some(Mode::Points(point_args)) => points::run(point_args).await,
+        Some(Mode::Payments(payment_args)) => payments::run(payment_args).await,
         None => run(args).await,
     };
     match outcome {

@@ -27,10 +27,35 @@ pub(crate) async fn run(payments: Payments, every: Duration, shutdown: Shutdown)
     }
 }
 
+/// Batches one round takes at most, so a backlog is worked off within a few
+/// rounds without one round running forever.
+const BATCHES_PER_ROUND: usize = 10;
+
 /// One round; returns how many payments and refunds it looked at.
 pub(crate) async fn round(payments: &Payments, age: Duration) -> Result<usize> {
-    let due = claim(payments, age).await?;
-    let mut seen = due.len();
+    let mut seen = 0;
+    for _ in 0..BATCHES_PER_ROUND {
+        let due = claim(payments, age).await?;
+        let full = due.len() == usize::try_from(BATCH).unwrap_or(usize::MAX);
+        seen += due.len();
+        repair(payments, due).await;
+        if !full {
+            break;
+        }
+    }
+    let refunds = payments.stale_refunds(age).await?;
+    seen += refunds.len();
+    for refund in refunds {
+        let id = refund.id;
+        if let Err(error) = payments.resolve(refund).await {
+            tracing::warn!(refund = %id, %error, "cannot resolve refund");
+        }
+    }
+    Ok(seen)
+}
+
+/// Verifies each payment with the PG, cancelling those still unpaid past expiry.
+async fn repair(payments: &Payments, due: Vec<Uuid>) {
     for id in due {
         let outcome = async {
             let row = payments.verify(payments.reread(id).await?).await?;
@@ -43,15 +68,6 @@ pub(crate) async fn round(payments: &Payments, age: Duration) -> Result<usize> {
             tracing::warn!(payment = %id, %error, "cannot reconcile payment");
         }
     }
-    let refunds = payments.stale_refunds(age).await?;
-    seen += refunds.len();
-    for refund in refunds {
-        let id = refund.id;
-        if let Err(error) = payments.resolve(refund).await {
-            tracing::warn!(refund = %id, %error, "cannot resolve refund");
-        }
-    }
-    Ok(seen)
 }
 
 /// READY payments unchecked for `age`, or expired, stamped checked so

@@ -21,7 +21,7 @@
 //! | `GET /payments?orderId=X` | 200 Payment |
 //! | `POST /payments/{paymentKey}/cancel` `{amount?, reason, idempotencyKey}` | 200 `{payment, cancellation}` (below) |
 //! | `GET /payments/{paymentKey}/cancellations` | 200 `{cancellations: [...]}`, oldest first |
-//! | `GET /sandbox/webhooks?paymentKey=X` | 200 `{webhooks: [{webhookId, type, paymentKey, attempts, deliveredAt, failed, lastError}]}` |
+//! | `GET /sandbox/webhooks?paymentKey=X` | 200 `{webhooks: [{webhookId, type, paymentKey, attempts, deliveredAt, failed, lastError}]}`, oldest first (without `paymentKey`: the latest 1,000) |
 //! | `GET`, `PUT`, `DELETE /sandbox/faults` | the fault switches (below) |
 //! | `GET /checkout/{paymentKey}`, `POST` (form) | the guest's checkout page, no auth |
 //! | `GET /healthz` | 200 `ok`, no auth |
@@ -79,13 +79,16 @@
 //! is retried after `STAYMESH_PG_SANDBOX_WEBHOOK_RETRY`, doubling up to a
 //! minute, 12 attempts in all; then the webhook is kept, marked failed.
 //! `STAYMESH_PG_SANDBOX_DUPLICATE_WEBHOOKS` percent of delivered webhooks
-//! are sent twice.
+//! are sent twice. As from a real PG, a payment's webhooks may arrive out of
+//! order (a retried `Paid` after its `Cancelled`), so a receiver should read
+//! the payment (`GET /payments/{paymentKey}`) rather than trust the order.
 //!
 //! # Fault switches
 //!
 //! `PUT /sandbox/faults` `{delayMs, failRequests, failAll, dropWebhooks}`
 //! (each optional) sets them, `DELETE` clears them; all three answer the
-//! current switches. In memory only; they touch the `/payments` API alone:
+//! current switches. In memory only; they touch the `/payments` API alone,
+//! after the secret is checked (a caller without it spends no failure):
 //! `failAll` answers every request 500 before doing anything, `failRequests:
 //! N` the next N; `delayMs` delays each answer after its effect is committed
 //! (a PG that did the work but answered too late); `dropWebhooks: N` loses

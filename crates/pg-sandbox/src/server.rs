@@ -59,6 +59,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
 }
 
@@ -87,6 +88,18 @@ async fn no_route(request: Request) -> ApiError {
         axum::http::StatusCode::NOT_FOUND,
         "NOT_FOUND",
         format!("no route {} {}", request.method(), request.uri().path()),
+    )
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 

@@ -110,6 +110,17 @@ async fn bad_requests_are_400_naming_the_field_and_unknown_payments_404() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(error["type"], "PAYMENT_NOT_FOUND");
     }
+    for (method, path) in [
+        (Method::DELETE, "/payments/pay_unknown"),
+        (Method::PATCH, "/healthz"),
+    ] {
+        let (status, error) = pg.call(method, path, None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(error["type"], "METHOD_NOT_ALLOWED");
+    }
+    let (status, error) = pg.get("/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["type"], "NOT_FOUND");
     pg.finish().await;
 }
 
