@@ -46,7 +46,12 @@ impl PaymentsApi {
     }
 
     async fn public(&self, row: PaymentRow) -> Result<pb::Payment> {
-        let refunds = store::refunds_of(&self.payments.pool, row.id).await?;
+        // Only DONE refunds are shown, and none is done while nothing is refunded.
+        let refunds = if row.refunded_amount > 0 {
+            store::refunds_of(&self.payments.pool, row.id).await?
+        } else {
+            Vec::new()
+        };
         Ok(row.to_proto(&refunds))
     }
 

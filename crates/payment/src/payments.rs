@@ -161,9 +161,11 @@ impl Payments {
             )),
             PgStatus::Cancelled => Some(Outcome::Cancelled),
         };
-        self.mark_checked(row.id).await?;
         match outcome {
-            None => Ok(row),
+            None => {
+                self.mark_checked(row.id).await?;
+                Ok(row)
+            }
             Some(outcome) => self.finish(row, outcome).await,
         }
     }
@@ -178,7 +180,8 @@ impl Payments {
         };
         let sql = format!(
             "UPDATE payment SET state = $2, failure_reason = $3, paid_at = $4, method = $5, \
-             updated_at = now() WHERE id = $1 AND state = 'READY' RETURNING {PAYMENT_COLUMNS}"
+             updated_at = now(), checked_at = now() \
+             WHERE id = $1 AND state = 'READY' RETURNING {PAYMENT_COLUMNS}"
         );
         let changed: Option<PaymentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(row.id)
