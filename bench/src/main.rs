@@ -221,6 +221,36 @@ fn print_table(output: &Output) {
     print_rows(&output.scenarios);
 }
 
+/// Prints a timed mode's results: the JSON of `output`, or `header`, the
+/// per-scenario settings (then `note`) and the table of `rows`. Fails, after
+/// the table, when a scenario completed no request.
+fn print_results<T: Serialize>(
+    output: &T,
+    rows: &[Row],
+    settings: &Settings,
+    json: bool,
+    header: &str,
+    note: &str,
+) -> anyhow::Result<()> {
+    if rows.iter().any(|r| r.report.ok == 0) {
+        print_rows(rows);
+        bail!("a scenario completed no request");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(output)?);
+        return Ok(());
+    }
+    let s = settings;
+    println!("{header}");
+    println!(
+        "per scenario: warmup {:?}, duration {:?}, concurrency {}, connections {}, max requests {}; {note}",
+        s.warmup, s.duration, s.concurrency, s.connections, s.max_requests
+    );
+    println!();
+    print_rows(rows);
+    Ok(())
+}
+
 /// The results table: one row a scenario, then each scenario's first error.
 fn print_rows(rows: &[Row]) {
     println!(

@@ -30,7 +30,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::load::{self, Call, Settings};
-use crate::{LoadArgs, Row, echo, ensure_loopback, print_rows, row, scenarios};
+use crate::{LoadArgs, Row, echo, ensure_loopback, print_results, row, scenarios};
 
 /// The sandbox card that is charged but never sends the browser back.
 const NO_RETURN_CARD: &str = "4000000000000119";
@@ -148,27 +148,17 @@ pub(crate) async fn run(args: PaymentArgs) -> anyhow::Result<()> {
         settings,
         scenarios: rows,
     };
-    if output.scenarios.iter().any(|r| r.report.ok == 0) {
-        print_rows(&output.scenarios);
-        bail!("a scenario completed no request");
-    }
-    if args.load.json {
-        println!("{}", serde_json::to_string_pretty(&output)?);
-    } else {
-        let s = &output.settings;
-        println!(
+    print_results(
+        &output,
+        &output.scenarios,
+        &output.settings,
+        args.load.json,
+        &format!(
             "edge {}  cores {}  payments {} (prepared in {:.1}s)",
             output.edge, output.cores, output.payments, output.prepare_secs
-        );
-        println!(
-            "per scenario: warmup {:?}, duration {:?}, concurrency {}, connections {}, max requests {}; \
-             each return approves a payment of its own (HTTP/1.1 keep-alive to the edge)",
-            s.warmup, s.duration, s.concurrency, s.connections, s.max_requests
-        );
-        println!();
-        print_rows(&output.scenarios);
-    }
-    Ok(())
+        ),
+        "each return approves a payment of its own (HTTP/1.1 keep-alive to the edge)",
+    )
 }
 
 /// Registers `count` payments and pays each at the PG; their return URLs.

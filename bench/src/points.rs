@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::load::{self, Call, Settings};
 use crate::tokens::{self, Bearer};
-use crate::{LoadArgs, Row, echo, ensure_loopback, print_rows, row, scenarios};
+use crate::{LoadArgs, Row, echo, ensure_loopback, print_results, row, scenarios};
 
 /// Paid per bench user's funding earn: at the default 1% it earns
 /// 1,000,000 points, far more than any run reserves at once.
@@ -123,27 +123,17 @@ pub(crate) async fn run(args: PointArgs) -> anyhow::Result<()> {
         settings,
         scenarios: rows,
     };
-    if output.scenarios.iter().any(|r| r.report.ok == 0) {
-        print_rows(&output.scenarios);
-        bail!("a scenario completed no request");
-    }
-    if args.load.json {
-        println!("{}", serde_json::to_string_pretty(&output)?);
-    } else {
-        let s = &output.settings;
-        println!(
+    print_results(
+        &output,
+        &output.scenarios,
+        &output.settings,
+        args.load.json,
+        &format!(
             "target {}  cores {}  users {}",
             output.point_target, output.cores, output.users
-        );
-        println!(
-            "per scenario: warmup {:?}, duration {:?}, concurrency {}, connections {}, max requests {}; \
-             Reserve+Release counts one reservation and its release as one request",
-            s.warmup, s.duration, s.concurrency, s.connections, s.max_requests
-        );
-        println!();
-        print_rows(&output.scenarios);
-    }
-    Ok(())
+        ),
+        "Reserve+Release counts one reservation and its release as one request",
+    )
 }
 
 /// Gives every user points through EarnForBooking, 32 at a time.

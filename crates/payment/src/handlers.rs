@@ -194,8 +194,8 @@ impl PaymentsApi {
             v.check(days >= 1, "range.end", "must be after range.start");
             v.check(
                 days <= MAX_REPORT_DAYS,
-                "range",
-                &format!("must cover at most {MAX_REPORT_DAYS} days"),
+                "range.end",
+                &format!("must be at most {MAX_REPORT_DAYS} days after range.start"),
             );
         }
         let host = if r.host_id.is_empty() {

@@ -115,6 +115,6 @@ async fn a_day_settles_to_the_sum_of_its_payments_and_refunds_per_host() {
         .await
         .unwrap_err();
     assert_eq!(too_long.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&too_long), ["range"]);
+    assert_eq!(violated_fields(&too_long), ["range.end"]);
     mesh.stop().await;
 }

@@ -313,26 +313,8 @@ impl Mesh {
             .await;
     }
 
-    /// The payment events in the outbox for `booking`, by type name.
-    pub async fn events(&self, booking: Uuid) -> Vec<String> {
-        let payloads: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT payload FROM outbox WHERE key = $1 ORDER BY seq")
-                .bind(booking.to_string())
-                .fetch_all(&self.pool)
-                .await
-                .unwrap();
-        payloads
-            .iter()
-            .map(|p| {
-                let envelope = <Envelope as Message>::decode(p.as_slice()).unwrap();
-                assert!(envelope.message_id().is_ok());
-                envelope.r#type.rsplit('.').next().unwrap().to_owned()
-            })
-            .collect()
-    }
-
-    /// Decoded `PaymentApproved` events of `booking`.
-    pub async fn approvals(&self, booking: Uuid) -> Vec<saga::PaymentApproved> {
+    /// The outbox's messages for `booking`, in order.
+    async fn envelopes(&self, booking: Uuid) -> Vec<Envelope> {
         let payloads: Vec<Vec<u8>> =
             sqlx::query_scalar("SELECT payload FROM outbox WHERE key = $1 ORDER BY seq")
                 .bind(booking.to_string())
@@ -342,6 +324,24 @@ impl Mesh {
         payloads
             .iter()
             .map(|p| <Envelope as Message>::decode(p.as_slice()).unwrap())
+            .inspect(|e| assert!(e.message_id().is_ok()))
+            .collect()
+    }
+
+    /// The payment events in the outbox for `booking`, by type name.
+    pub async fn events(&self, booking: Uuid) -> Vec<String> {
+        self.envelopes(booking)
+            .await
+            .iter()
+            .map(|e| e.r#type.rsplit('.').next().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Decoded `PaymentApproved` events of `booking`.
+    pub async fn approvals(&self, booking: Uuid) -> Vec<saga::PaymentApproved> {
+        self.envelopes(booking)
+            .await
+            .iter()
             .filter(|e| e.is::<saga::PaymentApproved>())
             .map(|e| e.decode().unwrap())
             .collect()
