@@ -11,6 +11,7 @@
 )]
 
 mod approval;
+mod crash;
 mod refunds;
 mod settlement;
 mod support;

@@ -26,7 +26,7 @@ use uuid::Uuid;
 /// An admin's token.
 pub const ADMIN: &str = "admin:0190c0de-0000-7000-8000-0000000000ad";
 /// The sandbox's API secret in these tests.
-const API_SECRET: &str = "test-api-secret";
+pub const API_SECRET: &str = "test-api-secret";
 /// The secret the sandbox signs webhooks with, and the service checks.
 pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3Itc3RheW1lc2g=";
 /// Cards of the sandbox.
@@ -400,6 +400,11 @@ impl Mesh {
         .await
         .unwrap();
         assert_eq!(bad, 0, "refunds explain every refunded amount");
+    }
+
+    /// The stores of this deployment.
+    pub fn infra(&self) -> &InfraArgs {
+        &self.infra
     }
 
     pub async fn stop(self) {
