@@ -102,6 +102,17 @@ pub(crate) async fn run(args: PaymentArgs) -> anyhow::Result<()> {
         })?
         .remove(0);
 
+    // The echo first: the prepared payments are then loaded at once, well
+    // before the reconciler (every 30 s by default) would look at them.
+    let payload = CreatePaymentRequest::default().encode_to_vec().into();
+    let server = echo::start().await?;
+    let echo_channels =
+        scenarios::connect(&format!("http://{}", server.addr), settings.connections).await?;
+    eprintln!("echo (in-process, {})...", server.addr);
+    let echo = load::run(&settings, scenarios::echo(&echo_channels, payload)).await?;
+    drop(echo_channels);
+    server.stop().await?;
+    let baseline = echo.req_per_sec;
     let started = std::time::Instant::now();
     eprintln!(
         "preparing {} payments paid at {}...",
@@ -126,15 +137,6 @@ pub(crate) async fn run(args: PaymentArgs) -> anyhow::Result<()> {
     let paid: Arc<[Paid]> = prepared?.into();
     let prepare_secs = started.elapsed().as_secs_f64();
 
-    let payload = CreatePaymentRequest::default().encode_to_vec().into();
-    let server = echo::start().await?;
-    let echo_channels =
-        scenarios::connect(&format!("http://{}", server.addr), settings.connections).await?;
-    eprintln!("echo (in-process, {})...", server.addr);
-    let echo = load::run(&settings, scenarios::echo(&echo_channels, payload)).await?;
-    drop(echo_channels);
-    server.stop().await?;
-    let baseline = echo.req_per_sec;
     let mut rows = vec![row("echo (bare tonic)", echo, baseline)];
     eprintln!("browser returns through {}...", args.edge);
     let report = load::run(&settings, browser_returns(&http, &paid)).await?;
