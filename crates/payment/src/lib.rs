@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod api;
+mod commands;
 mod config;
 mod events;
 mod handlers;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
-use staymesh_platform::kafka::{self, OutboxRelay, Producer};
+use staymesh_platform::kafka::{self, Consumer, OutboxRelay, Producer, RetryPolicy};
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch, Task, TaskRun};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -111,6 +112,15 @@ async fn launch(args: PaymentArgs, launch: Launch) -> Result<(), Error> {
     run(settings, launch.listener, launch.shutdown).await
 }
 
+/// A command the PG cannot serve yet is retried for about a minute and a
+/// half before it is parked in the dead-letter topic (the saga resends it
+/// after its step deadline): an outage is not an answer.
+const COMMAND_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 20,
+    initial_backoff: std::time::Duration::from_millis(100),
+    max_backoff: std::time::Duration::from_secs(5),
+};
+
 /// This service's schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -123,6 +133,12 @@ pub struct Settings {
     pub token_verifier: Arc<dyn TokenVerifier>,
     /// Where payment events go (`<prefix>.payment.events`).
     pub events_topic: String,
+    /// The saga's commands to this service (`<prefix>.payment.commands`).
+    pub commands_topic: String,
+    /// Where its answers go (`<prefix>.saga.replies`).
+    pub replies_topic: String,
+    /// The command handler's consumer group (and inbox name).
+    pub consumer_group: String,
 }
 
 impl Settings {
@@ -135,6 +151,9 @@ impl Settings {
     ) -> Self {
         Self {
             events_topic: infra.events_topic(SERVICE),
+            commands_topic: infra.commands_topic(SERVICE),
+            replies_topic: infra.topic("saga", "replies"),
+            consumer_group: infra.consumer_group("payment-participant"),
             infra,
             server,
             payment,
@@ -148,7 +167,8 @@ fn config_error(message: String) -> Error {
 }
 
 /// Serves the payment services on `listener` until `shutdown`, with the
-/// outbox relay, the reconciler and the daily settlement beside them.
+/// saga's command handler, the outbox relay, the reconciler and the daily
+/// settlement beside them.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
@@ -167,13 +187,17 @@ pub async fn run(
         "payment database, redis and kafka",
         &shutdown,
         || async {
-            let dlq = kafka::dlq_topic(&settings.events_topic);
-            kafka::ensure_topics(
-                &settings.infra.kafka_brokers,
-                &[settings.events_topic.as_str(), dlq.as_str()],
-                3,
-            )
-            .await?;
+            let topics = [
+                &settings.events_topic,
+                &settings.commands_topic,
+                &settings.replies_topic,
+            ];
+            let with_dlqs: Vec<String> = topics
+                .iter()
+                .flat_map(|t| [t.to_string(), kafka::dlq_topic(t)])
+                .collect();
+            let names: Vec<&str> = with_dlqs.iter().map(String::as_str).collect();
+            kafka::ensure_topics(&settings.infra.kafka_brokers, &names, 3).await?;
             DESCRIPTOR.connect(&settings.infra).await
         },
     )
@@ -193,6 +217,20 @@ pub async fn run(
         let relay = OutboxRelay::new(pool.clone(), Producer::new(&settings.infra.kafka_brokers)?);
         let shutdown = shutdown.clone();
         background.spawn(async move { relay.run(&shutdown).await });
+    }
+    {
+        let consumer = Consumer::new(
+            &settings.infra.kafka_brokers,
+            &settings.consumer_group,
+            &[settings.commands_topic.as_str()],
+        )?
+        .with_retry(COMMAND_RETRY);
+        let participant = commands::Participant {
+            payments: payments.clone(),
+            consumer: settings.consumer_group.clone(),
+            replies_topic: settings.replies_topic.clone(),
+        };
+        background.spawn(commands::run(consumer, participant, shutdown.clone()));
     }
     background.spawn(reconcile::run(
         payments.clone(),

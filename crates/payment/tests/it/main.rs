@@ -11,6 +11,7 @@
 )]
 
 mod approval;
+mod commands;
 mod crash;
 mod refunds;
 mod settlement;

@@ -21,6 +21,7 @@ pub mod envelope;
 pub mod headers;
 pub mod inbox;
 pub mod outbox;
+pub mod participant;
 pub mod producer;
 
 use rdkafka::ClientConfig;

@@ -1,0 +1,164 @@
+//! The payment service as a saga participant: `CreatePaymentCommand`,
+//! `CancelPaymentCommand` and `RefundPaymentCommand` from
+//! `<prefix>.payment.commands`, applied with the same idempotent functions
+//! the gRPC PaymentBookingService uses, and answered once each on
+//! `<prefix>.saga.replies` (see `platform::kafka::participant`).
+
+use staymesh_platform::Shutdown;
+use staymesh_platform::convert::{datetime, timestamp};
+use staymesh_platform::kafka::participant::{self, Outcome, Refusal};
+use staymesh_platform::kafka::{Consumer, EnvelopeExt, HandlerError, Incoming};
+use staymesh_platform::rpc::Error;
+use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
+use uuid::Uuid;
+
+use crate::payments::{NewPayment, Payments};
+
+/// Where commands come from and replies go.
+#[derive(Debug, Clone)]
+pub(crate) struct Participant {
+    pub(crate) payments: Payments,
+    /// The inbox's consumer name (the consumer group).
+    pub(crate) consumer: String,
+    pub(crate) replies_topic: String,
+}
+
+/// Handles commands until `shutdown`.
+pub(crate) async fn run(consumer: Consumer, participant: Participant, shutdown: Shutdown) {
+    consumer
+        .run(|incoming| participant.handle(incoming), &shutdown)
+        .await;
+}
+
+/// A command's booking id, or a permanent failure (a malformed command never gets better).
+fn booking(text: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(text)
+        .map_err(|_| HandlerError::permanent(format!("booking_id `{text}` is not a UUID")))
+}
+
+impl Participant {
+    async fn handle(&self, incoming: Incoming) -> Result<(), HandlerError> {
+        if participant::answered(&self.payments.pool, &self.consumer, &incoming).await? {
+            return Ok(());
+        }
+        let envelope = &incoming.envelope;
+        let (ids, step, outcome) = if envelope.is::<saga::CreatePaymentCommand>() {
+            let command: saga::CreatePaymentCommand = incoming.decode()?;
+            let outcome = self.create(&command).await?;
+            (
+                (command.saga_id, command.booking_id),
+                SagaStep::CreatePayment,
+                outcome,
+            )
+        } else if envelope.is::<saga::CancelPaymentCommand>() {
+            let command: saga::CancelPaymentCommand = incoming.decode()?;
+            let outcome = self.cancel(&command).await?;
+            (
+                (command.saga_id, command.booking_id),
+                SagaStep::CancelPayment,
+                outcome,
+            )
+        } else if envelope.is::<saga::RefundPaymentCommand>() {
+            let command: saga::RefundPaymentCommand = incoming.decode()?;
+            let outcome = self.refund(&command).await?;
+            (
+                (command.saga_id, command.booking_id),
+                SagaStep::RefundPayment,
+                outcome,
+            )
+        } else {
+            return Err(HandlerError::permanent(format!(
+                "the payment service takes no `{}` command",
+                envelope.r#type
+            )));
+        };
+        let ids = (ids.0.as_str(), ids.1.as_str());
+        participant::answer(
+            &self.payments.pool,
+            &self.consumer,
+            &self.replies_topic,
+            &incoming,
+            ids,
+            step,
+            outcome,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create(&self, command: &saga::CreatePaymentCommand) -> Result<Outcome, HandlerError> {
+        let booking_id = booking(&command.booking_id)?;
+        let ids = (
+            Uuid::parse_str(&command.user_id),
+            Uuid::parse_str(&command.host_id),
+        );
+        let (Ok(user_id), Ok(host_id)) = ids else {
+            return Ok(Outcome::Failed("user_id and host_id must be UUIDs".into()));
+        };
+        let amount = command.amount.as_ref().map_or(0, |m| m.amount);
+        let expires_at = command.expires_at.as_ref().and_then(datetime);
+        let Some(expires_at) = expires_at.filter(|_| amount > 0) else {
+            return Ok(Outcome::Failed(
+                "a payment needs an amount above zero and a deadline".into(),
+            ));
+        };
+        let created = self
+            .payments
+            .create(NewPayment {
+                booking_id,
+                saga_id: command.saga_id.clone(),
+                user_id,
+                host_id,
+                amount,
+                order_name: command.order_name.clone(),
+                expires_at,
+            })
+            .await;
+        created.outcome(|row| {
+            Some(Detail::CreatePayment(saga::CreatePaymentResult {
+                payment_id: row.id.to_string(),
+                checkout_url: row.checkout_url.clone(),
+                expires_at: Some(timestamp(row.expires_at)),
+            }))
+        })
+    }
+
+    async fn cancel(&self, command: &saga::CancelPaymentCommand) -> Result<Outcome, HandlerError> {
+        let booking_id = booking(&command.booking_id)?;
+        let cancelled = async {
+            match crate::store::by_booking(&self.payments.pool, booking_id).await? {
+                // Nothing was registered: nothing to cancel.
+                None => Ok(()),
+                Some(row) => {
+                    let reason = if command.reason.is_empty() {
+                        "cancelled by the booking"
+                    } else {
+                        &command.reason
+                    };
+                    self.payments.abandon(row, reason).await.map(drop)
+                }
+            }
+        };
+        cancelled.await.outcome(|()| None)
+    }
+
+    async fn refund(&self, command: &saga::RefundPaymentCommand) -> Result<Outcome, HandlerError> {
+        let booking_id = booking(&command.booking_id)?;
+        let amount = command.amount.as_ref().map(|m| m.amount);
+        if amount.is_some_and(|a| a <= 0) {
+            return Ok(Outcome::Failed("a refund amount must be above zero".into()));
+        }
+        let reason = if command.reason.is_empty() {
+            "refunded"
+        } else {
+            &command.reason
+        };
+        let refunded: Result<_, Error> = self.payments.refund(booking_id, amount, reason).await;
+        refunded.outcome(|(payment, refund)| {
+            Some(Detail::RefundPayment(saga::RefundPaymentResult {
+                refund_id: refund.id.to_string(),
+                refunded_amount: Some(staymesh_platform::convert::money(payment.refunded_amount)),
+            }))
+        })
+    }
+}
