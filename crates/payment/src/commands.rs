@@ -6,28 +6,25 @@
 
 use staymesh_platform::Shutdown;
 use staymesh_platform::convert::{datetime, timestamp};
-use staymesh_platform::kafka::participant::{self, Outcome, Refusal};
-use staymesh_platform::kafka::{Consumer, EnvelopeExt, HandlerError, Incoming};
+use staymesh_platform::kafka::participant::{Answer, Outcome, Participant, Refusal};
+use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
 use staymesh_platform::rpc::Error;
 use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
 use uuid::Uuid;
 
 use crate::payments::{NewPayment, Payments};
 
-/// Where commands come from and replies go.
-#[derive(Debug, Clone)]
-pub(crate) struct Participant {
-    pub(crate) payments: Payments,
-    /// The inbox's consumer name (the consumer group).
-    pub(crate) consumer: String,
-    pub(crate) replies_topic: String,
+/// Handles the saga's payment commands until `shutdown`.
+pub(crate) async fn run(participant: Participant, payments: Payments, shutdown: Shutdown) {
+    let commands = Commands { payments };
+    participant
+        .run(|incoming| commands.clone().handle(incoming), shutdown)
+        .await;
 }
 
-/// Handles commands until `shutdown`.
-pub(crate) async fn run(consumer: Consumer, participant: Participant, shutdown: Shutdown) {
-    consumer
-        .run(|incoming| participant.handle(incoming), &shutdown)
-        .await;
+#[derive(Debug, Clone)]
+struct Commands {
+    payments: Payments,
 }
 
 /// A command's booking id, or a permanent failure (a malformed command never gets better).
@@ -36,13 +33,11 @@ fn booking(text: &str) -> Result<Uuid, HandlerError> {
         .map_err(|_| HandlerError::permanent(format!("booking_id `{text}` is not a UUID")))
 }
 
-impl Participant {
-    async fn handle(&self, incoming: Incoming) -> Result<(), HandlerError> {
-        if participant::answered(&self.payments.pool, &self.consumer, &incoming).await? {
-            return Ok(());
-        }
+impl Commands {
+    async fn handle(self, incoming: Incoming) -> Result<Answer, HandlerError> {
         let envelope = &incoming.envelope;
-        let (ids, step, outcome) = if envelope.is::<saga::CreatePaymentCommand>() {
+        let ((saga_id, booking_id), step, outcome) = if envelope.is::<saga::CreatePaymentCommand>()
+        {
             let command: saga::CreatePaymentCommand = incoming.decode()?;
             let outcome = self.create(&command).await?;
             (
@@ -72,18 +67,12 @@ impl Participant {
                 envelope.r#type
             )));
         };
-        let ids = (ids.0.as_str(), ids.1.as_str());
-        participant::answer(
-            &self.payments.pool,
-            &self.consumer,
-            &self.replies_topic,
-            &incoming,
-            ids,
+        Ok(Answer {
+            saga_id,
+            booking_id,
             step,
             outcome,
-        )
-        .await?;
-        Ok(())
+        })
     }
 
     async fn create(&self, command: &saga::CreatePaymentCommand) -> Result<Outcome, HandlerError> {

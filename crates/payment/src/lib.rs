@@ -27,7 +27,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
-use staymesh_platform::kafka::{self, Consumer, OutboxRelay, Producer, RetryPolicy};
+use staymesh_platform::kafka::participant::Participant;
+use staymesh_platform::kafka::{self, OutboxRelay, Producer};
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch, Task, TaskRun};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -112,15 +113,6 @@ async fn launch(args: PaymentArgs, launch: Launch) -> Result<(), Error> {
     run(settings, launch.listener, launch.shutdown).await
 }
 
-/// A command the PG cannot serve yet is retried for about a minute and a
-/// half before it is parked in the dead-letter topic (the saga resends it
-/// after its step deadline): an outage is not an answer.
-const COMMAND_RETRY: RetryPolicy = RetryPolicy {
-    max_attempts: 20,
-    initial_backoff: std::time::Duration::from_millis(100),
-    max_backoff: std::time::Duration::from_secs(5),
-};
-
 /// This service's schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -133,12 +125,6 @@ pub struct Settings {
     pub token_verifier: Arc<dyn TokenVerifier>,
     /// Where payment events go (`<prefix>.payment.events`).
     pub events_topic: String,
-    /// The saga's commands to this service (`<prefix>.payment.commands`).
-    pub commands_topic: String,
-    /// Where its answers go (`<prefix>.saga.replies`).
-    pub replies_topic: String,
-    /// The command handler's consumer group (and inbox name).
-    pub consumer_group: String,
 }
 
 impl Settings {
@@ -151,9 +137,6 @@ impl Settings {
     ) -> Self {
         Self {
             events_topic: infra.events_topic(SERVICE),
-            commands_topic: infra.commands_topic(SERVICE),
-            replies_topic: infra.topic("saga", "replies"),
-            consumer_group: infra.consumer_group("payment-participant"),
             infra,
             server,
             payment,
@@ -187,16 +170,12 @@ pub async fn run(
         "payment database, redis and kafka",
         &shutdown,
         || async {
-            let topics = [
-                &settings.events_topic,
-                &settings.commands_topic,
-                &settings.replies_topic,
-            ];
-            let with_dlqs: Vec<String> = topics
-                .iter()
-                .flat_map(|t| [t.to_string(), kafka::dlq_topic(t)])
-                .collect();
-            let names: Vec<&str> = with_dlqs.iter().map(String::as_str).collect();
+            let mut topics = Participant::topics(&settings.infra, SERVICE);
+            topics.extend([
+                settings.events_topic.clone(),
+                kafka::dlq_topic(&settings.events_topic),
+            ]);
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             kafka::ensure_topics(&settings.infra.kafka_brokers, &names, 3).await?;
             DESCRIPTOR.connect(&settings.infra).await
         },
@@ -218,20 +197,12 @@ pub async fn run(
         let shutdown = shutdown.clone();
         background.spawn(async move { relay.run(&shutdown).await });
     }
-    {
-        let consumer = Consumer::new(
-            &settings.infra.kafka_brokers,
-            &settings.consumer_group,
-            &[settings.commands_topic.as_str()],
-        )?
-        .with_retry(COMMAND_RETRY);
-        let participant = commands::Participant {
-            payments: payments.clone(),
-            consumer: settings.consumer_group.clone(),
-            replies_topic: settings.replies_topic.clone(),
-        };
-        background.spawn(commands::run(consumer, participant, shutdown.clone()));
-    }
+    let participant = Participant::new(pool.clone(), &settings.infra, SERVICE)?;
+    background.spawn(commands::run(
+        participant,
+        payments.clone(),
+        shutdown.clone(),
+    ));
     background.spawn(reconcile::run(
         payments.clone(),
         args.payment_reconcile_every,
