@@ -9,6 +9,7 @@
 mod api;
 mod balance;
 mod cache;
+mod commands;
 mod config;
 pub mod directory;
 pub mod expiry;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::kafka::participant::Participant;
+use staymesh_platform::kafka::{self, OutboxRelay, Producer};
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -93,15 +96,24 @@ pub struct Settings {
 }
 
 /// Serves the point services on `listener` until `shutdown`, with the
-/// expiry job beside them.
+/// expiry job and the saga's command handler (and its outbox relay) beside them.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
-    let connected = DESCRIPTOR
-        .connect_when_ready(&settings.infra, &shutdown)
-        .await?;
+    let infra = &settings.infra;
+    let connected = staymesh_platform::shutdown::retry_until_ready(
+        "point database, redis and kafka",
+        &shutdown,
+        || async {
+            let topics = Participant::topics(infra, SERVICE);
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            kafka::ensure_topics(&infra.kafka_brokers, &names, 3).await?;
+            DESCRIPTOR.connect(infra).await
+        },
+    )
+    .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
@@ -111,11 +123,20 @@ pub async fn run(
         settings.redis_prefix.clone(),
         &settings.point,
     );
-    let expiry = tokio::spawn(expiry::run(
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(expiry::run(
         points.clone(),
         settings.point.point_expire_every,
         shutdown.clone(),
     ));
+    // The saga's commands, and the relay that sends their replies.
+    let participant = Participant::new(pool.clone(), infra, SERVICE)?;
+    background.spawn(commands::run(participant, points.clone(), shutdown.clone()));
+    {
+        let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
+        let shutdown = shutdown.clone();
+        background.spawn(async move { relay.run(&shutdown).await });
+    }
     let service = PointsApi {
         points,
         directory: settings.directory.clone(),
@@ -128,8 +149,10 @@ pub async fn run(
         .serve(listener, shutdown.clone())
         .await;
     shutdown.trigger();
-    if let Err(error) = expiry.await {
-        tracing::error!(%error, "the point expiry job panicked");
+    while let Some(done) = background.join_next().await {
+        if let Err(error) = done {
+            tracing::error!(%error, "a point background task panicked");
+        }
     }
     served?;
     Ok(())

@@ -2,8 +2,9 @@
 //! start a service in-process on 127.0.0.1:0 with a database, Redis prefix
 //! and Kafka prefix of its own ([`spawn`]), stop it and surface its error,
 //! tokens for any role ([`FakeTokens`]), authenticated requests, field
-//! violation assertions, one [`eventually`] poll helper, and a broker of a
-//! test's own to kill ([`Broker`]). A dev-dependency only: nothing here ships.
+//! violation assertions, one [`eventually`] poll helper, a broker of a
+//! test's own to kill ([`Broker`]), and commands and replies of a saga
+//! participant ([`saga`]). A dev-dependency only: nothing here ships.
 
 // A test kit fails a test by panicking: unwrap and expect are its way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,6 +12,7 @@
 mod broker;
 mod process;
 mod running;
+pub mod saga;
 mod tokens;
 
 use std::future::Future;

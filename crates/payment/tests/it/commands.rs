@@ -4,56 +4,32 @@
 
 use std::time::Duration;
 
-use prost::Message;
 use serde_json::json;
 use staymesh_platform::convert::{money, timestamp};
-use staymesh_platform::kafka::{EnvelopeExt, Producer};
+use staymesh_platform::kafka::EnvelopeExt;
 use staymesh_proto::common::Envelope;
 use staymesh_proto::payment as pb;
-use staymesh_proto::saga::{self, SagaStep, StepOutcome, StepReply, step_reply::Detail};
+use staymesh_proto::saga as commands;
+use staymesh_proto::saga::{SagaStep, StepOutcome, StepReply, step_reply::Detail};
+use staymesh_testkit::saga;
 use uuid::Uuid;
 
 use crate::support::*;
 
-/// Sends `command` (under `envelope`'s id) to the payment service's commands topic.
 async fn send(mesh: &Mesh, envelope: &Envelope) {
-    let producer = Producer::new(&mesh.infra().kafka_brokers).unwrap();
-    producer
-        .send_envelope(&mesh.infra().commands_topic("payment"), envelope)
-        .await
-        .unwrap();
+    saga::send_command(mesh.infra(), "payment", envelope).await;
 }
 
-/// The replies written for `booking`.
 async fn replies(mesh: &Mesh, booking: Uuid) -> Vec<StepReply> {
-    let payloads: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = $1 AND key = $2 ORDER BY seq")
-            .bind(mesh.infra().topic("saga", "replies"))
-            .bind(booking.to_string())
-            .fetch_all(&mesh.pool)
-            .await
-            .unwrap();
-    payloads
-        .iter()
-        .map(|p| {
-            <Envelope as Message>::decode(p.as_slice())
-                .unwrap()
-                .decode()
-                .unwrap()
-        })
-        .collect()
+    saga::replies(&mesh.pool, mesh.infra(), &booking).await
 }
 
 async fn wait_replies(mesh: &Mesh, booking: Uuid, count: usize) -> Vec<StepReply> {
-    eventually(Duration::from_secs(60), "the replies", || async {
-        replies(mesh, booking).await.len() >= count
-    })
-    .await;
-    replies(mesh, booking).await
+    saga::wait_replies(&mesh.pool, mesh.infra(), &booking, count).await
 }
 
-fn create_command(booking: Uuid, amount: i64) -> saga::CreatePaymentCommand {
-    saga::CreatePaymentCommand {
+fn create_command(booking: Uuid, amount: i64) -> commands::CreatePaymentCommand {
+    commands::CreatePaymentCommand {
         saga_id: format!("saga-{booking}"),
         booking_id: booking.to_string(),
         user_id: Uuid::now_v7().to_string(),
@@ -105,7 +81,7 @@ async fn each_command_is_answered_once_however_often_it_arrives() {
     mesh.webhooks_delivered(&order).await;
     let refund = Envelope::wrap(
         &booking.to_string(),
-        &saga::RefundPaymentCommand {
+        &commands::RefundPaymentCommand {
             saga_id: format!("saga-{booking}"),
             booking_id: booking.to_string(),
             amount: Some(money(15_000)),
@@ -127,7 +103,7 @@ async fn each_command_is_answered_once_however_often_it_arrives() {
     // More than is left: a business refusal, answered FAILED.
     let too_much = Envelope::wrap(
         &booking.to_string(),
-        &saga::RefundPaymentCommand {
+        &commands::RefundPaymentCommand {
             saga_id: format!("saga-{booking}"),
             booking_id: booking.to_string(),
             amount: Some(money(40_000)),
@@ -188,7 +164,7 @@ async fn an_unpaid_payment_is_cancelled_by_command_and_a_pg_outage_is_waited_out
         answered[0].reason
     );
 
-    let cancel = saga::CancelPaymentCommand {
+    let cancel = commands::CancelPaymentCommand {
         saga_id: format!("saga-{booking}"),
         booking_id: booking.to_string(),
         reason: "the hold failed".into(),
@@ -211,7 +187,7 @@ async fn an_unpaid_payment_is_cancelled_by_command_and_a_pg_outage_is_waited_out
 
     // A booking that never got a payment: cancelling it is done, not refused.
     let nothing = Uuid::now_v7();
-    let cancel = saga::CancelPaymentCommand {
+    let cancel = commands::CancelPaymentCommand {
         saga_id: format!("saga-{nothing}"),
         booking_id: nothing.to_string(),
         reason: String::new(),

@@ -10,6 +10,7 @@
     clippy::expect_used
 )]
 
+mod commands;
 mod expiry;
 mod ledger;
 mod reservations;

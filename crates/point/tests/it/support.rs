@@ -81,6 +81,11 @@ pub async fn spawn() -> App {
 
 impl App {
     /// Checks the invariants, then stops the service and drops its database.
+    /// The stores of this service.
+    pub fn infra(&self) -> &staymesh_platform::InfraArgs {
+        &self.running.infra
+    }
+
     pub async fn stop(self) {
         check_invariants(&self.pool).await;
         self.running.stop().await;

@@ -1,0 +1,68 @@
+//! The point service as a saga participant: `ReservePointsCommand`,
+//! `CommitPointsCommand` and `ReleasePointsCommand` from
+//! `<prefix>.point.commands`, applied with the same idempotent functions the
+//! gRPC PointBookingService uses, and answered once each on
+//! `<prefix>.saga.replies` (see `platform::kafka::participant`).
+
+use staymesh_platform::Shutdown;
+use staymesh_platform::kafka::participant::{Answer, Outcome, Participant, Refusal};
+use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
+use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
+use uuid::Uuid;
+
+use crate::points::Points;
+
+/// Handles the saga's point commands until `shutdown`.
+pub(crate) async fn run(participant: Participant, points: Points, shutdown: Shutdown) {
+    participant
+        .run(|incoming| handle(points.clone(), incoming), shutdown)
+        .await;
+}
+
+/// A command's id field, or a permanent failure (a malformed command never gets better).
+fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(text)
+        .map_err(|_| HandlerError::permanent(format!("{field} `{text}` is not a UUID")))
+}
+
+async fn handle(points: Points, incoming: Incoming) -> Result<Answer, HandlerError> {
+    let envelope = &incoming.envelope;
+    let (saga_id, booking_id, step, outcome) = if envelope.is::<saga::ReservePointsCommand>() {
+        let c: saga::ReservePointsCommand = incoming.decode()?;
+        let (booking, user) = (
+            uuid("booking_id", &c.booking_id)?,
+            uuid("user_id", &c.user_id)?,
+        );
+        let outcome = if c.points <= 0 {
+            Outcome::Failed("points to reserve must be above zero".into())
+        } else {
+            points.reserve(booking, user, c.points).await.outcome(|r| {
+                Some(Detail::ReservePoints(saga::ReservePointsResult {
+                    points: r.amount,
+                }))
+            })?
+        };
+        (c.saga_id, c.booking_id, SagaStep::ReservePoints, outcome)
+    } else if envelope.is::<saga::CommitPointsCommand>() {
+        let c: saga::CommitPointsCommand = incoming.decode()?;
+        let booking = uuid("booking_id", &c.booking_id)?;
+        let outcome = points.commit(booking).await.outcome(|_| None)?;
+        (c.saga_id, c.booking_id, SagaStep::CommitPoints, outcome)
+    } else if envelope.is::<saga::ReleasePointsCommand>() {
+        let c: saga::ReleasePointsCommand = incoming.decode()?;
+        let booking = uuid("booking_id", &c.booking_id)?;
+        let outcome = points.release(booking).await.outcome(|_| None)?;
+        (c.saga_id, c.booking_id, SagaStep::ReleasePoints, outcome)
+    } else {
+        return Err(HandlerError::permanent(format!(
+            "the point service takes no `{}` command",
+            envelope.r#type
+        )));
+    };
+    Ok(Answer {
+        saga_id,
+        booking_id,
+        step,
+        outcome,
+    })
+}
