@@ -10,6 +10,7 @@
 mod api;
 mod bookings;
 mod claims;
+mod commands;
 mod config;
 mod consumer;
 mod coupons;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::kafka::participant::Participant;
 use staymesh_platform::kafka::{self, BatchSettings, Consumer, OutboxRelay, Producer};
 use staymesh_platform::redis::RedisPool;
 use staymesh_platform::server::GrpcServer;
@@ -123,15 +125,16 @@ impl Settings {
     }
 }
 
-/// Creates the events topic and its dead-letter topic if missing.
+/// Creates the events topic, the saga's command and reply topics, and
+/// their dead-letter topics if missing.
 pub async fn ensure_topics(settings: &Settings) -> Result<(), staymesh_platform::Error> {
-    let dlq = kafka::dlq_topic(&settings.events_topic);
-    kafka::ensure_topics(
-        &settings.infra.kafka_brokers,
-        &[settings.events_topic.as_str(), dlq.as_str()],
-        3,
-    )
-    .await
+    let mut topics = Participant::topics(&settings.infra, SERVICE);
+    topics.extend([
+        settings.events_topic.clone(),
+        kafka::dlq_topic(&settings.events_topic),
+    ]);
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    kafka::ensure_topics(&settings.infra.kafka_brokers, &names, 3).await
 }
 
 /// Waits until Postgres, Redis and Kafka answer (pods start before their
@@ -205,6 +208,14 @@ pub async fn run(
             Ok(())
         });
     }
+    let participant = Participant::new(pool.clone(), &settings.infra, SERVICE)?;
+    background.spawn({
+        let run = commands::run(participant, pool.clone(), shutdown.clone());
+        async move {
+            run.await;
+            Ok(())
+        }
+    });
     background.spawn({
         let shutdown = shutdown.clone();
         let every = args.coupon_tick;

@@ -529,3 +529,91 @@ async fn a_coupon_serves_one_booking_through_reserve_redeem_and_release() {
     assert_eq!(violated_fields(&bad), ["booking_id"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_saga_reserves_redeems_and_releases_a_coupon_by_command_once_each() {
+    use staymesh_proto::saga::{self, SagaStep, StepOutcome, step_reply::Detail};
+    use staymesh_testkit::saga::{command, send_command, wait_replies};
+
+    let mut app = spawn().await;
+    let me = guest(11);
+    let coupon = held(&mut app, amount(7_000), &me).await;
+    let infra = app.settings.infra.clone();
+    let booking = uuid::Uuid::now_v7();
+    let saga_id = format!("saga-{booking}");
+    let reserve = command(
+        &booking,
+        &saga::ReserveCouponCommand {
+            saga_id: saga_id.clone(),
+            booking_id: booking.to_string(),
+            user_id: user_of(&me).into(),
+            user_coupon_id: coupon.clone(),
+            host_id: "any-host".into(),
+            price: Some(won(50_000)),
+        },
+    );
+    send_command(&infra, "coupon", &reserve).await;
+    send_command(&infra, "coupon", &reserve).await;
+    let redeem = saga::RedeemCouponCommand {
+        saga_id: saga_id.clone(),
+        booking_id: booking.to_string(),
+    };
+    send_command(&infra, "coupon", &command(&booking, &redeem)).await;
+    let replies = wait_replies(&app.pool, &infra, &booking, 2).await;
+    assert_eq!(
+        replies.len(),
+        2,
+        "the duplicate reserve is answered once: {replies:?}"
+    );
+    assert_eq!(replies[0].step(), SagaStep::ReserveCoupon);
+    assert_eq!(
+        replies[0].outcome(),
+        StepOutcome::Succeeded,
+        "{}",
+        replies[0].reason
+    );
+    assert_eq!(
+        replies[0].detail,
+        Some(Detail::ReserveCoupon(saga::ReserveCouponResult {
+            user_coupon_id: coupon.clone(),
+            discount: Some(won(7_000)),
+        }))
+    );
+    assert_eq!(replies[1].step(), SagaStep::RedeemCoupon);
+    assert_eq!(replies[1].outcome(), StepOutcome::Succeeded);
+    let mine = app.my_coupons(&me).await;
+    assert_eq!(mine[0].state, pb::UserCouponState::Redeemed as i32);
+
+    // The coupon serves one booking: another booking's reserve is refused.
+    let other = uuid::Uuid::now_v7();
+    let stolen = saga::ReserveCouponCommand {
+        saga_id: format!("saga-{other}"),
+        booking_id: other.to_string(),
+        user_id: user_of(&me).into(),
+        user_coupon_id: coupon.clone(),
+        host_id: "any-host".into(),
+        price: Some(won(50_000)),
+    };
+    send_command(&infra, "coupon", &command(&other, &stolen)).await;
+    let refused = wait_replies(&app.pool, &infra, &other, 1).await;
+    assert_eq!(refused[0].outcome(), StepOutcome::Failed);
+    assert!(!refused[0].reason.is_empty());
+
+    // Cancelling the booking gives the coupon back.
+    let release = saga::ReleaseCouponCommand {
+        saga_id,
+        booking_id: booking.to_string(),
+    };
+    send_command(&infra, "coupon", &command(&booking, &release)).await;
+    let replies = wait_replies(&app.pool, &infra, &booking, 3).await;
+    assert_eq!(replies[2].step(), SagaStep::ReleaseCoupon);
+    assert_eq!(
+        replies[2].outcome(),
+        StepOutcome::Succeeded,
+        "{}",
+        replies[2].reason
+    );
+    let mine = app.my_coupons(&me).await;
+    assert_eq!(mine[0].state, pb::UserCouponState::Available as i32);
+    app.stop().await;
+}
