@@ -282,22 +282,14 @@ impl Accommodation {
         request: Request<pb::HoldNightsRequest>,
     ) -> Result<pb::HoldNightsResponse> {
         let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        let booking_id = convert::id(&r.booking_id, "booking_id", &mut v);
-        let room_type_id = convert::id(&r.room_type_id, "room_type_id", &mut v);
-        let stay = convert::stay(r.check_in.as_ref(), r.check_out.as_ref(), &mut v);
-        let rooms = if r.rooms == 0 { 1 } else { r.rooms };
-        v.check(
-            (1..=100).contains(&rooms),
-            "rooms",
-            "must be between 1 and 100",
-        );
-        v.into_result()?;
-        let (Some(booking_id), Some(room_type_id), Some(stay)) = (booking_id, room_type_id, stay)
-        else {
-            return Err(Error::invalid("request", "is incomplete"));
-        };
-        let hold = inventory::hold(&self.pool, booking_id, room_type_id, stay, rooms).await?;
+        let hold = inventory::HoldRequest::read(
+            &r.booking_id,
+            &r.room_type_id,
+            r.check_in.as_ref(),
+            r.check_out.as_ref(),
+            r.rooms,
+        )?;
+        let hold = inventory::hold(&self.pool, &hold).await?;
         Ok(pb::HoldNightsResponse { hold: Some(hold) })
     }
 

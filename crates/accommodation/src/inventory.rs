@@ -5,10 +5,12 @@
 
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
+use staymesh_platform::FieldViolations;
 use staymesh_proto::accommodation as pb;
+use staymesh_proto::common;
 use uuid::Uuid;
 
-use crate::convert::{Nights, money, to_proto_date};
+use crate::convert::{self, Nights, money, to_proto_date};
 use staymesh_platform::rpc::{Error, Result};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -93,14 +95,57 @@ async fn lock_nights(
     .await?)
 }
 
-/// Holds `rooms` rooms on every night of the stay, or nothing.
-pub(crate) async fn hold(
-    pool: &PgPool,
-    booking_id: Uuid,
-    room_type_id: Uuid,
-    nights: Nights,
-    rooms: i32,
-) -> Result<pb::Hold> {
+/// A hold asked for, read and checked (from HoldNights or the saga's command).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HoldRequest {
+    pub(crate) booking_id: Uuid,
+    pub(crate) room_type_id: Uuid,
+    pub(crate) nights: Nights,
+    pub(crate) rooms: i32,
+}
+
+impl HoldRequest {
+    /// Reads the fields of a hold; violations name them. `rooms` 0 means 1.
+    pub(crate) fn read(
+        booking_id: &str,
+        room_type_id: &str,
+        check_in: Option<&common::Date>,
+        check_out: Option<&common::Date>,
+        rooms: i32,
+    ) -> Result<Self> {
+        let mut v = FieldViolations::new();
+        let booking_id = convert::id(booking_id, "booking_id", &mut v);
+        let room_type_id = convert::id(room_type_id, "room_type_id", &mut v);
+        let nights = convert::stay(check_in, check_out, &mut v);
+        let rooms = if rooms == 0 { 1 } else { rooms };
+        v.check(
+            (1..=100).contains(&rooms),
+            "rooms",
+            "must be between 1 and 100",
+        );
+        v.into_result()?;
+        let (Some(booking_id), Some(room_type_id), Some(nights)) =
+            (booking_id, room_type_id, nights)
+        else {
+            return Err(Error::invalid("request", "is incomplete"));
+        };
+        Ok(Self {
+            booking_id,
+            room_type_id,
+            nights,
+            rooms,
+        })
+    }
+}
+
+/// Holds the rooms asked for on every night of the stay, or nothing.
+pub(crate) async fn hold(pool: &PgPool, request: &HoldRequest) -> Result<pb::Hold> {
+    let HoldRequest {
+        booking_id,
+        room_type_id,
+        nights,
+        rooms,
+    } = *request;
     let mut tx = pool.begin().await?;
     // Claim the booking id first: a concurrent retry of the same booking waits
     // here and then sees our hold.

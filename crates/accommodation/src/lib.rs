@@ -9,6 +9,7 @@
 mod api;
 mod calendar;
 mod catalog;
+mod commands;
 mod convert;
 mod handlers;
 mod inventory;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
+use staymesh_platform::kafka::participant::Participant;
+use staymesh_platform::kafka::{OutboxRelay, Producer};
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -78,28 +81,44 @@ pub struct Settings {
     pub redis_prefix: String,
 }
 
-/// Serves the accommodation and inventory services on `listener` until `shutdown`.
+/// Serves the accommodation and inventory services on `listener` until
+/// `shutdown`, with the saga's command handler (and its outbox relay) beside them.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
+    let infra = &settings.infra;
+    let topics = Participant::topics(infra, SERVICE);
     let connected = DESCRIPTOR
-        .connect_when_ready(&settings.infra, &shutdown)
+        .connect_with_topics_when_ready(infra, &topics, &shutdown)
         .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
+    // The saga's commands, and the relay that sends their replies.
+    let mut background = tokio::task::JoinSet::new();
+    let participant = Participant::new(pool.clone(), infra, SERVICE)?;
+    background.spawn(commands::run(participant, pool.clone(), shutdown.clone()));
+    let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
+    background.spawn(relay.run_until(shutdown.clone()));
     let service = Accommodation {
         pool: pool.clone(),
         prices: LowestPrices::new(redis.clone(), settings.redis_prefix.clone()),
     };
-    GrpcServer::new(SERVICE, &settings.server)
+    let served = GrpcServer::new(SERVICE, &settings.server)
         .add_service(AccommodationServiceServer::new(service.clone()))
         .add_service(InventoryServiceServer::new(service))
         .with_token_verifier(settings.token_verifier.clone())
         .with_stores_readiness(pool, redis)
-        .serve(listener, shutdown)
-        .await?;
+        .serve(listener, shutdown.clone())
+        .await;
+    shutdown.trigger();
+    while let Some(done) = background.join_next().await {
+        if let Err(error) = done {
+            tracing::error!(%error, "an accommodation background task panicked");
+        }
+    }
+    served?;
     Ok(())
 }

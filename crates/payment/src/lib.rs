@@ -166,21 +166,14 @@ pub async fn run(
         "sandbox",
     )
     .map_err(config_error)?;
-    let connected = staymesh_platform::shutdown::retry_until_ready(
-        "payment database, redis and kafka",
-        &shutdown,
-        || async {
-            let mut topics = Participant::topics(&settings.infra, SERVICE);
-            topics.extend([
-                settings.events_topic.clone(),
-                kafka::dlq_topic(&settings.events_topic),
-            ]);
-            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-            kafka::ensure_topics(&settings.infra.kafka_brokers, &names, 3).await?;
-            DESCRIPTOR.connect(&settings.infra).await
-        },
-    )
-    .await?;
+    let mut topics = Participant::topics(&settings.infra, SERVICE);
+    topics.extend([
+        settings.events_topic.clone(),
+        kafka::dlq_topic(&settings.events_topic),
+    ]);
+    let connected = DESCRIPTOR
+        .connect_with_topics_when_ready(&settings.infra, &topics, &shutdown)
+        .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
@@ -192,11 +185,8 @@ pub async fn run(
     );
 
     let mut background = tokio::task::JoinSet::new();
-    {
-        let relay = OutboxRelay::new(pool.clone(), Producer::new(&settings.infra.kafka_brokers)?);
-        let shutdown = shutdown.clone();
-        background.spawn(async move { relay.run(&shutdown).await });
-    }
+    let relay = OutboxRelay::new(pool.clone(), Producer::new(&settings.infra.kafka_brokers)?);
+    background.spawn(relay.run_until(shutdown.clone()));
     let participant = Participant::new(pool.clone(), &settings.infra, SERVICE)?;
     background.spawn(commands::run(
         participant,

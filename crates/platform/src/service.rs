@@ -107,6 +107,23 @@ impl Descriptor {
         crate::shutdown::retry_until_ready(&what, shutdown, || self.connect(infra)).await
     }
 
+    /// Like [`Descriptor::connect_when_ready`], first creating the Kafka
+    /// `topics` it uses (brokers such as Tansu do not create them).
+    pub async fn connect_with_topics_when_ready(
+        &self,
+        infra: &InfraArgs,
+        topics: &[String],
+        shutdown: &Shutdown,
+    ) -> Result<Option<(sqlx::PgPool, crate::redis::RedisPool)>, crate::Error> {
+        let what = format!("{} database, redis and kafka", self.name);
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        crate::shutdown::retry_until_ready(&what, shutdown, || async {
+            crate::kafka::ensure_topics(&infra.kafka_brokers, &names, 3).await?;
+            self.connect(infra).await
+        })
+        .await
+    }
+
     /// The metrics port that goes with a gRPC port: 91xx, xx its last two digits.
     pub fn metrics_port_of(grpc_port: u16) -> u16 {
         9100 + grpc_port % 100

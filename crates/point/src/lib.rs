@@ -25,7 +25,7 @@ use std::sync::Arc;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::participant::Participant;
-use staymesh_platform::kafka::{self, OutboxRelay, Producer};
+use staymesh_platform::kafka::{OutboxRelay, Producer};
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -103,17 +103,10 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let infra = &settings.infra;
-    let connected = staymesh_platform::shutdown::retry_until_ready(
-        "point database, redis and kafka",
-        &shutdown,
-        || async {
-            let topics = Participant::topics(infra, SERVICE);
-            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-            kafka::ensure_topics(&infra.kafka_brokers, &names, 3).await?;
-            DESCRIPTOR.connect(infra).await
-        },
-    )
-    .await?;
+    let topics = Participant::topics(infra, SERVICE);
+    let connected = DESCRIPTOR
+        .connect_with_topics_when_ready(infra, &topics, &shutdown)
+        .await?;
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
@@ -132,11 +125,8 @@ pub async fn run(
     // The saga's commands, and the relay that sends their replies.
     let participant = Participant::new(pool.clone(), infra, SERVICE)?;
     background.spawn(commands::run(participant, points.clone(), shutdown.clone()));
-    {
-        let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
-        let shutdown = shutdown.clone();
-        background.spawn(async move { relay.run(&shutdown).await });
-    }
+    let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
+    background.spawn(relay.run_until(shutdown.clone()));
     let service = PointsApi {
         points,
         directory: settings.directory.clone(),

@@ -301,3 +301,104 @@ async fn holds_fail_on_closed_or_missing_nights() {
     assert!(nights.iter().all(|n| n.held == 0));
     app.stop().await;
 }
+
+/// The saga's commands: holds on two rooms for three bookings (one sent
+/// twice), answered once each; the third is refused as a business answer.
+#[tokio::test]
+async fn the_saga_holds_confirms_and_releases_nights_by_command_once_each() {
+    use staymesh_proto::saga::{self, SagaStep, StepOutcome, step_reply::Detail};
+    use staymesh_testkit::saga::{command, send_command, wait_replies};
+
+    let mut app = spawn().await;
+    let property = app.listing("속초 바다 펜션", "속초", "바다 앞").await;
+    let room = app.room_type(&property.property_id, 2, 2).await;
+    let start = future(20);
+    app.set_calendar(&room.room_type_id, start, 2, 90_000, 2)
+        .await
+        .expect("set");
+    let infra = app.infra().clone();
+    let bookings: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::now_v7()).collect();
+    let hold = |booking: &uuid::Uuid| {
+        command(
+            booking,
+            &saga::HoldNightsCommand {
+                saga_id: format!("saga-{booking}"),
+                booking_id: booking.to_string(),
+                room_type_id: room.room_type_id.clone(),
+                check_in: Some(date(start)),
+                check_out: Some(date(start + chrono::Duration::days(2))),
+                rooms: 1,
+            },
+        )
+    };
+    let first = hold(&bookings[0]);
+    send_command(&infra, "accommodation", &first).await;
+    send_command(&infra, "accommodation", &first).await;
+    for booking in &bookings[1..] {
+        send_command(&infra, "accommodation", &hold(booking)).await;
+    }
+    let mut outcomes = Vec::new();
+    for booking in &bookings {
+        let replies = wait_replies(&app.pool, &infra, booking, 1).await;
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].step(), SagaStep::HoldNights);
+        outcomes.push(replies[0].clone());
+    }
+    let held: Vec<_> = outcomes
+        .iter()
+        .filter(|r| r.outcome() == StepOutcome::Succeeded)
+        .collect();
+    assert_eq!(held.len(), 2, "two rooms, two holds: {outcomes:?}");
+    for reply in &held {
+        assert_eq!(
+            reply.detail,
+            Some(Detail::HoldNights(saga::HoldNightsResult {
+                total_price: Some(won(180_000))
+            }))
+        );
+    }
+    let refused = outcomes
+        .iter()
+        .find(|r| r.outcome() == StepOutcome::Failed)
+        .expect("the third is refused");
+    assert!(!refused.reason.is_empty());
+
+    // Confirm one hold, release the other: the calendar follows.
+    let (confirmed, released) = (&held[0].booking_id, &held[1].booking_id);
+    let confirmed: uuid::Uuid = confirmed.parse().unwrap();
+    let released: uuid::Uuid = released.parse().unwrap();
+    let confirm = saga::ConfirmHoldCommand {
+        saga_id: format!("saga-{confirmed}"),
+        booking_id: confirmed.to_string(),
+    };
+    send_command(&infra, "accommodation", &command(&confirmed, &confirm)).await;
+    let release = saga::ReleaseHoldCommand {
+        saga_id: format!("saga-{released}"),
+        booking_id: released.to_string(),
+    };
+    send_command(&infra, "accommodation", &command(&released, &release)).await;
+    let replies = wait_replies(&app.pool, &infra, &confirmed, 2).await;
+    assert_eq!(replies[1].step(), SagaStep::ConfirmHold);
+    assert_eq!(
+        replies[1].outcome(),
+        StepOutcome::Succeeded,
+        "{}",
+        replies[1].reason
+    );
+    let replies = wait_replies(&app.pool, &infra, &released, 2).await;
+    assert_eq!(replies[1].step(), SagaStep::ReleaseHold);
+    assert_eq!(
+        replies[1].outcome(),
+        StepOutcome::Succeeded,
+        "{}",
+        replies[1].reason
+    );
+    let nights = app.calendar(&room.room_type_id, start, 2).await;
+    assert!(
+        nights
+            .iter()
+            .all(|n| n.sold == 1 && n.held == 0 && n.available == 1),
+        "{nights:?}"
+    );
+    app.stop().await;
+}

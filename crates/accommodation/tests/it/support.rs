@@ -56,6 +56,11 @@ pub async fn spawn() -> App {
 }
 
 impl App {
+    /// The stores of this service.
+    pub fn infra(&self) -> &staymesh_platform::InfraArgs {
+        &self.running.infra
+    }
+
     /// Stops the service (surfacing its error) and drops its database.
     pub async fn stop(self) {
         self.running.stop().await;

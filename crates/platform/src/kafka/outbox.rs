@@ -110,6 +110,11 @@ impl OutboxRelay {
         }
     }
 
+    /// [`OutboxRelay::run`] as a future of its own, to spawn.
+    pub async fn run_until(self, shutdown: Shutdown) {
+        self.run(&shutdown).await;
+    }
+
     /// Publishes until `shutdown` fires, waking on outbox notifications and
     /// polling as a fallback. A batch in flight finishes before it returns.
     pub async fn run(&self, shutdown: &Shutdown) {
