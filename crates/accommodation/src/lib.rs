@@ -99,7 +99,11 @@ pub async fn run(
     // The saga's commands, and the relay that sends their replies.
     let mut background = tokio::task::JoinSet::new();
     let participant = Participant::new(pool.clone(), infra, SERVICE)?;
-    background.spawn(commands::run(participant, pool.clone(), shutdown.clone()));
+    let handled = pool.clone();
+    background.spawn(participant.run(
+        move |incoming| commands::handle(handled.clone(), incoming),
+        shutdown.clone(),
+    ));
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
     let service = Accommodation {

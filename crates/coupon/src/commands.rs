@@ -5,23 +5,15 @@
 //! `<prefix>.saga.replies` (see `platform::kafka::participant`).
 
 use sqlx::PgPool;
-use staymesh_platform::Shutdown;
-use staymesh_platform::kafka::participant::{Answer, Participant, Refusal};
+use staymesh_platform::kafka::participant::{self, Answer, Refusal};
 use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
 use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
 
 use crate::bookings::{self, Use};
 
-/// Handles the saga's coupon commands until `shutdown`.
-pub(crate) async fn run(participant: Participant, pool: PgPool, shutdown: Shutdown) {
-    participant
-        .run(|incoming| handle(pool.clone(), incoming), shutdown)
-        .await;
-}
-
-async fn handle(pool: PgPool, incoming: Incoming) -> Result<Answer, HandlerError> {
+pub(crate) async fn handle(pool: PgPool, incoming: Incoming) -> Result<Answer, HandlerError> {
     let envelope = &incoming.envelope;
-    let (saga_id, booking_id, step, outcome) = if envelope.is::<saga::ReserveCouponCommand>() {
+    let answer = if envelope.is::<saga::ReserveCouponCommand>() {
         let c: saga::ReserveCouponCommand = incoming.decode()?;
         let reserved = async {
             let u = Use::validate(
@@ -57,15 +49,7 @@ async fn handle(pool: PgPool, incoming: Incoming) -> Result<Answer, HandlerError
         let outcome = released.await.outcome(|_| None)?;
         (c.saga_id, c.booking_id, SagaStep::ReleaseCoupon, outcome)
     } else {
-        return Err(HandlerError::permanent(format!(
-            "the coupon service takes no `{}` command",
-            envelope.r#type
-        )));
+        return Err(participant::unknown("coupon", &incoming));
     };
-    Ok(Answer {
-        saga_id,
-        booking_id,
-        step,
-        outcome,
-    })
+    Ok(answer.into())
 }

@@ -210,7 +210,11 @@ pub async fn run(
     }
     let participant = Participant::new(pool.clone(), &settings.infra, SERVICE)?;
     background.spawn({
-        let run = commands::run(participant, pool.clone(), shutdown.clone());
+        let handled = pool.clone();
+        let run = participant.run(
+            move |incoming| commands::handle(handled.clone(), incoming),
+            shutdown.clone(),
+        );
         async move {
             run.await;
             Ok(())

@@ -4,9 +4,8 @@
 //! the gRPC PaymentBookingService uses, and answered once each on
 //! `<prefix>.saga.replies` (see `platform::kafka::participant`).
 
-use staymesh_platform::Shutdown;
 use staymesh_platform::convert::{datetime, timestamp};
-use staymesh_platform::kafka::participant::{Answer, Outcome, Participant, Refusal};
+use staymesh_platform::kafka::participant::{self, Answer, Outcome, Refusal};
 use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
 use staymesh_platform::rpc::Error;
 use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
@@ -14,17 +13,10 @@ use uuid::Uuid;
 
 use crate::payments::{NewPayment, Payments};
 
-/// Handles the saga's payment commands until `shutdown`.
-pub(crate) async fn run(participant: Participant, payments: Payments, shutdown: Shutdown) {
-    let commands = Commands { payments };
-    participant
-        .run(|incoming| commands.clone().handle(incoming), shutdown)
-        .await;
-}
-
+/// The payment service's side of the saga's commands.
 #[derive(Debug, Clone)]
-struct Commands {
-    payments: Payments,
+pub(crate) struct Commands {
+    pub(crate) payments: Payments,
 }
 
 /// A command's booking id, or a permanent failure (a malformed command never gets better).
@@ -34,45 +26,24 @@ fn booking(text: &str) -> Result<Uuid, HandlerError> {
 }
 
 impl Commands {
-    async fn handle(self, incoming: Incoming) -> Result<Answer, HandlerError> {
+    pub(crate) async fn handle(self, incoming: Incoming) -> Result<Answer, HandlerError> {
         let envelope = &incoming.envelope;
-        let ((saga_id, booking_id), step, outcome) = if envelope.is::<saga::CreatePaymentCommand>()
-        {
-            let command: saga::CreatePaymentCommand = incoming.decode()?;
-            let outcome = self.create(&command).await?;
-            (
-                (command.saga_id, command.booking_id),
-                SagaStep::CreatePayment,
-                outcome,
-            )
+        let answer = if envelope.is::<saga::CreatePaymentCommand>() {
+            let c: saga::CreatePaymentCommand = incoming.decode()?;
+            let outcome = self.create(&c).await?;
+            (c.saga_id, c.booking_id, SagaStep::CreatePayment, outcome)
         } else if envelope.is::<saga::CancelPaymentCommand>() {
-            let command: saga::CancelPaymentCommand = incoming.decode()?;
-            let outcome = self.cancel(&command).await?;
-            (
-                (command.saga_id, command.booking_id),
-                SagaStep::CancelPayment,
-                outcome,
-            )
+            let c: saga::CancelPaymentCommand = incoming.decode()?;
+            let outcome = self.cancel(&c).await?;
+            (c.saga_id, c.booking_id, SagaStep::CancelPayment, outcome)
         } else if envelope.is::<saga::RefundPaymentCommand>() {
-            let command: saga::RefundPaymentCommand = incoming.decode()?;
-            let outcome = self.refund(&command).await?;
-            (
-                (command.saga_id, command.booking_id),
-                SagaStep::RefundPayment,
-                outcome,
-            )
+            let c: saga::RefundPaymentCommand = incoming.decode()?;
+            let outcome = self.refund(&c).await?;
+            (c.saga_id, c.booking_id, SagaStep::RefundPayment, outcome)
         } else {
-            return Err(HandlerError::permanent(format!(
-                "the payment service takes no `{}` command",
-                envelope.r#type
-            )));
+            return Err(participant::unknown("payment", &incoming));
         };
-        Ok(Answer {
-            saga_id,
-            booking_id,
-            step,
-            outcome,
-        })
+        Ok(answer.into())
     }
 
     async fn create(&self, command: &saga::CreatePaymentCommand) -> Result<Outcome, HandlerError> {

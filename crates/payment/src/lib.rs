@@ -188,9 +188,11 @@ pub async fn run(
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&settings.infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
     let participant = Participant::new(pool.clone(), &settings.infra, SERVICE)?;
-    background.spawn(commands::run(
-        participant,
-        payments.clone(),
+    let handled = commands::Commands {
+        payments: payments.clone(),
+    };
+    background.spawn(participant.run(
+        move |incoming| handled.clone().handle(incoming),
         shutdown.clone(),
     ));
     background.spawn(reconcile::run(

@@ -4,20 +4,12 @@
 //! gRPC PointBookingService uses, and answered once each on
 //! `<prefix>.saga.replies` (see `platform::kafka::participant`).
 
-use staymesh_platform::Shutdown;
-use staymesh_platform::kafka::participant::{Answer, Outcome, Participant, Refusal};
+use staymesh_platform::kafka::participant::{self, Answer, Outcome, Refusal};
 use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
 use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
 use uuid::Uuid;
 
 use crate::points::Points;
-
-/// Handles the saga's point commands until `shutdown`.
-pub(crate) async fn run(participant: Participant, points: Points, shutdown: Shutdown) {
-    participant
-        .run(|incoming| handle(points.clone(), incoming), shutdown)
-        .await;
-}
 
 /// A command's id field, or a permanent failure (a malformed command never gets better).
 fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
@@ -25,9 +17,9 @@ fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
         .map_err(|_| HandlerError::permanent(format!("{field} `{text}` is not a UUID")))
 }
 
-async fn handle(points: Points, incoming: Incoming) -> Result<Answer, HandlerError> {
+pub(crate) async fn handle(points: Points, incoming: Incoming) -> Result<Answer, HandlerError> {
     let envelope = &incoming.envelope;
-    let (saga_id, booking_id, step, outcome) = if envelope.is::<saga::ReservePointsCommand>() {
+    let answer = if envelope.is::<saga::ReservePointsCommand>() {
         let c: saga::ReservePointsCommand = incoming.decode()?;
         let (booking, user) = (
             uuid("booking_id", &c.booking_id)?,
@@ -54,15 +46,7 @@ async fn handle(points: Points, incoming: Incoming) -> Result<Answer, HandlerErr
         let outcome = points.release(booking).await.outcome(|_| None)?;
         (c.saga_id, c.booking_id, SagaStep::ReleasePoints, outcome)
     } else {
-        return Err(HandlerError::permanent(format!(
-            "the point service takes no `{}` command",
-            envelope.r#type
-        )));
+        return Err(participant::unknown("point", &incoming));
     };
-    Ok(Answer {
-        saga_id,
-        booking_id,
-        step,
-        outcome,
-    })
+    Ok(answer.into())
 }

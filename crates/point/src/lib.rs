@@ -124,7 +124,11 @@ pub async fn run(
     ));
     // The saga's commands, and the relay that sends their replies.
     let participant = Participant::new(pool.clone(), infra, SERVICE)?;
-    background.spawn(commands::run(participant, points.clone(), shutdown.clone()));
+    let handled = points.clone();
+    background.spawn(participant.run(
+        move |incoming| commands::handle(handled.clone(), incoming),
+        shutdown.clone(),
+    ));
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
     let service = PointsApi {

@@ -39,6 +39,26 @@ pub struct Answer {
     pub outcome: Outcome,
 }
 
+impl From<(String, String, SagaStep, Outcome)> for Answer {
+    /// `(saga_id, booking_id, step, outcome)`, as the commands carry them.
+    fn from((saga_id, booking_id, step, outcome): (String, String, SagaStep, Outcome)) -> Self {
+        Self {
+            saga_id,
+            booking_id,
+            step,
+            outcome,
+        }
+    }
+}
+
+/// A command this participant does not take: dead-lettered at once.
+pub fn unknown(service: &str, incoming: &Incoming) -> HandlerError {
+    HandlerError::permanent(format!(
+        "the {service} service takes no `{}` command",
+        incoming.envelope.r#type
+    ))
+}
+
 /// A saga participant: its commands' consumer and where its answers go.
 #[derive(Debug)]
 pub struct Participant {
