@@ -25,7 +25,9 @@ pub(crate) fn request_message(
     body: &[u8],
 ) -> Result<DynamicMessage, ApiError> {
     let input = binding.rpc.input();
-    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    // No bytes is no body; whitespace alone is not a JSON document, so it is
+    // decoded (and refused) like any other malformed body.
+    let has_body = !body.is_empty();
     let mut message = match &binding.body {
         BodyRule::Whole if has_body => decode_json(input.clone(), body)?,
         // A body bound to a `bytes` field is passed through untouched, so

@@ -67,6 +67,11 @@ async fn malformed_bodies_are_400() {
     let answer = post(r#"{"property":{"name":"x""#).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.json);
 
+    // Whitespace alone is not a JSON document (no bytes at all is no body).
+    let answer = post("\n").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.json);
+    assert_eq!(violated_field(&answer), "body");
+
     let answer = post(r#"{"property":{"name":"x","stars":5}}"#).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.json);
     assert_eq!(violated_field(&answer), "property.stars");
