@@ -122,18 +122,7 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
     assert_eq!(denied.json()["error"]["code"], "PERMISSION_DENIED");
 
     // An admin grants HOST; after a refresh the token says HOST and listing works.
-    let admin = http(
-        Method::POST,
-        &format!("{edge}/v1/auth/login"),
-        None,
-        Some(json!({"email": "admin@staymesh.dev", "password": "staymesh-admin-1"})),
-    )
-    .await;
-    assert_eq!(admin.status, 200, "{}", admin.body);
-    let admin_access = admin.json()["tokens"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let admin_access = login(&edge, "admin@staymesh.dev", "staymesh-admin-1").await;
     let granted = http(
         Method::POST,
         &format!("{edge}/v1/users/{user_id}/roles"),
@@ -169,17 +158,7 @@ async fn tokens_from_the_user_service_are_honoured_and_bad_ones_refused_everywhe
 
     // The demo host edits somebody else's property: 403 over HTTP and over
     // gRPC (grpcurl with the header, as the README shows).
-    let demo_host = http(
-        Method::POST,
-        &format!("{edge}/v1/auth/login"),
-        None,
-        Some(json!({"email": "host@staymesh.dev", "password": "staymesh-host-1"})),
-    )
-    .await;
-    let demo_host_access = demo_host.json()["tokens"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let demo_host_access = login(&edge, "host@staymesh.dev", "staymesh-host-1").await;
     let stolen = http(
         Method::PATCH,
         &format!("{edge}/v1/properties/{property_id}"),

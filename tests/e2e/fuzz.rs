@@ -7,9 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hyper::Method;
-use serde_json::json;
-
 use crate::support::*;
 
 /// Test cases per operation and phase; bounded so the run stays within minutes.
@@ -41,18 +38,7 @@ async fn the_document_and_the_services_agree_on_generated_requests() {
         ("host@staymesh.dev", "staymesh-host-1"),
         ("admin@staymesh.dev", "staymesh-admin-1"),
     ] {
-        let login = http(
-            Method::POST,
-            &format!("{edge}/v1/auth/login"),
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await;
-        assert_eq!(login.status, 200, "{email}: {}", login.body);
-        let token = login.json()["tokens"]["accessToken"]
-            .as_str()
-            .expect("access token")
-            .to_owned();
+        let token = login(&edge, email, password).await;
         let output = tokio::process::Command::new("schemathesis")
             .args([
                 "run",

@@ -126,18 +126,7 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
         .expect("an open event")
         .to_owned();
     assert_eq!(listed["events"][0]["state"], "ISSUANCE_EVENT_STATE_OPEN");
-    let login = http(
-        hyper::Method::POST,
-        &format!("{edge}/v1/auth/login"),
-        None,
-        Some(serde_json::json!({"email": "guest@staymesh.dev", "password": "staymesh-guest-1"})),
-    )
-    .await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    let token = login.json()["tokens"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = login(&edge, "guest@staymesh.dev", "staymesh-guest-1").await;
     let claim_url = format!("{edge}/v1/issuance-events/{event_id}:claim");
     let claimed = http(
         hyper::Method::POST,
@@ -204,17 +193,7 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
         balance.body
     );
     assert_eq!(balance.json()["expiringSoon"], "5000", "{}", balance.body);
-    let admin = http(
-        hyper::Method::POST,
-        &format!("{edge}/v1/auth/login"),
-        None,
-        Some(serde_json::json!({"email": "admin@staymesh.dev", "password": "staymesh-admin-1"})),
-    )
-    .await;
-    let admin = admin.json()["tokens"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let admin = login(&edge, "admin@staymesh.dev", "staymesh-admin-1").await;
     let guest_id = staymesh_platform::demo::GUEST_ID;
     let earn = serde_json::json!({"amount": 1500, "reason": "Winter promotion", "idempotencyKey": "e2e-1"});
     let path = format!("/v1/users/{guest_id}/points:earn");

@@ -125,16 +125,15 @@ impl Settings {
     }
 }
 
-/// Creates the events topic, the saga's command and reply topics, and
-/// their dead-letter topics if missing.
-pub async fn ensure_topics(settings: &Settings) -> Result<(), staymesh_platform::Error> {
+/// The Kafka topics the service uses: its events, the saga's commands and
+/// replies, and their dead-letter topics.
+fn topics(settings: &Settings) -> Vec<String> {
     let mut topics = Participant::topics(&settings.infra, SERVICE);
     topics.extend([
         settings.events_topic.clone(),
         kafka::dlq_topic(&settings.events_topic),
     ]);
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    kafka::ensure_topics(&settings.infra.kafka_brokers, &names, 3).await
+    topics
 }
 
 /// Waits until Postgres, Redis and Kafka answer (pods start before their
@@ -143,15 +142,9 @@ async fn wait_for_dependencies(
     settings: &Settings,
     shutdown: &Shutdown,
 ) -> Result<Option<(PgPool, RedisPool)>, Error> {
-    Ok(staymesh_platform::shutdown::retry_until_ready(
-        "coupon database, redis and kafka",
-        shutdown,
-        || async {
-            ensure_topics(settings).await?;
-            DESCRIPTOR.connect(&settings.infra).await
-        },
-    )
-    .await?)
+    Ok(DESCRIPTOR
+        .connect_with_topics_when_ready(&settings.infra, &topics(settings), shutdown)
+        .await?)
 }
 
 /// Runs the batch writer alone until `shutdown` (what `run` starts unless

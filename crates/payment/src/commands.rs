@@ -19,12 +19,6 @@ pub(crate) struct Commands {
     pub(crate) payments: Payments,
 }
 
-/// A command's booking id, or a permanent failure (a malformed command never gets better).
-fn booking(text: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text)
-        .map_err(|_| HandlerError::permanent(format!("booking_id `{text}` is not a UUID")))
-}
-
 impl Commands {
     pub(crate) async fn handle(self, incoming: Incoming) -> Result<Answer, HandlerError> {
         let envelope = &incoming.envelope;
@@ -47,7 +41,7 @@ impl Commands {
     }
 
     async fn create(&self, command: &saga::CreatePaymentCommand) -> Result<Outcome, HandlerError> {
-        let booking_id = booking(&command.booking_id)?;
+        let booking_id = participant::id("booking_id", &command.booking_id)?;
         let ids = (
             Uuid::parse_str(&command.user_id),
             Uuid::parse_str(&command.host_id),
@@ -84,7 +78,7 @@ impl Commands {
     }
 
     async fn cancel(&self, command: &saga::CancelPaymentCommand) -> Result<Outcome, HandlerError> {
-        let booking_id = booking(&command.booking_id)?;
+        let booking_id = participant::id("booking_id", &command.booking_id)?;
         let cancelled = async {
             match crate::store::by_booking(&self.payments.pool, booking_id).await? {
                 // Nothing was registered: nothing to cancel.
@@ -103,7 +97,7 @@ impl Commands {
     }
 
     async fn refund(&self, command: &saga::RefundPaymentCommand) -> Result<Outcome, HandlerError> {
-        let booking_id = booking(&command.booking_id)?;
+        let booking_id = participant::id("booking_id", &command.booking_id)?;
         let amount = command.amount.as_ref().map(|m| m.amount);
         if amount.is_some_and(|a| a <= 0) {
             return Ok(Outcome::Failed("a refund amount must be above zero".into()));

@@ -106,3 +106,19 @@ where
         backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
     }
 }
+
+/// After a service's server stopped: stops its background tasks too (the
+/// shutdown is triggered, whatever stopped the server) and waits for each,
+/// logging one that panicked.
+pub async fn stop_background(
+    service: &str,
+    shutdown: &Shutdown,
+    background: &mut tokio::task::JoinSet<()>,
+) {
+    shutdown.trigger();
+    while let Some(done) = background.join_next().await {
+        if let Err(error) = done {
+            tracing::error!(%error, service, "a background task panicked");
+        }
+    }
+}

@@ -7,23 +7,16 @@
 use staymesh_platform::kafka::participant::{self, Answer, Outcome, Refusal};
 use staymesh_platform::kafka::{EnvelopeExt, HandlerError, Incoming};
 use staymesh_proto::saga::{self, SagaStep, step_reply::Detail};
-use uuid::Uuid;
 
 use crate::points::Points;
-
-/// A command's id field, or a permanent failure (a malformed command never gets better).
-fn uuid(field: &str, text: &str) -> Result<Uuid, HandlerError> {
-    Uuid::parse_str(text)
-        .map_err(|_| HandlerError::permanent(format!("{field} `{text}` is not a UUID")))
-}
 
 pub(crate) async fn handle(points: Points, incoming: Incoming) -> Result<Answer, HandlerError> {
     let envelope = &incoming.envelope;
     let answer = if envelope.is::<saga::ReservePointsCommand>() {
         let c: saga::ReservePointsCommand = incoming.decode()?;
         let (booking, user) = (
-            uuid("booking_id", &c.booking_id)?,
-            uuid("user_id", &c.user_id)?,
+            participant::id("booking_id", &c.booking_id)?,
+            participant::id("user_id", &c.user_id)?,
         );
         let outcome = if c.points <= 0 {
             Outcome::Failed("points to reserve must be above zero".into())
@@ -37,12 +30,12 @@ pub(crate) async fn handle(points: Points, incoming: Incoming) -> Result<Answer,
         (c.saga_id, c.booking_id, SagaStep::ReservePoints, outcome)
     } else if envelope.is::<saga::CommitPointsCommand>() {
         let c: saga::CommitPointsCommand = incoming.decode()?;
-        let booking = uuid("booking_id", &c.booking_id)?;
+        let booking = participant::id("booking_id", &c.booking_id)?;
         let outcome = points.commit(booking).await.outcome(|_| None)?;
         (c.saga_id, c.booking_id, SagaStep::CommitPoints, outcome)
     } else if envelope.is::<saga::ReleasePointsCommand>() {
         let c: saga::ReleasePointsCommand = incoming.decode()?;
-        let booking = uuid("booking_id", &c.booking_id)?;
+        let booking = participant::id("booking_id", &c.booking_id)?;
         let outcome = points.release(booking).await.outcome(|_| None)?;
         (c.saga_id, c.booking_id, SagaStep::ReleasePoints, outcome)
     } else {

@@ -142,12 +142,7 @@ pub async fn run(
         .with_stores_readiness(pool, redis)
         .serve(listener, shutdown.clone())
         .await;
-    shutdown.trigger();
-    while let Some(done) = background.join_next().await {
-        if let Err(error) = done {
-            tracing::error!(%error, "a point background task panicked");
-        }
-    }
+    staymesh_platform::shutdown::stop_background(SERVICE, &shutdown, &mut background).await;
     served?;
     Ok(())
 }

@@ -25,21 +25,30 @@ pub async fn send_command(infra: &InfraArgs, service: &str, envelope: &Envelope)
         .expect("command sent");
 }
 
-/// The replies about `booking` in the participant's outbox, in order.
-pub async fn replies(pool: &PgPool, infra: &InfraArgs, booking: &uuid::Uuid) -> Vec<StepReply> {
-    let payloads: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = $1 AND key = $2 ORDER BY seq")
-            .bind(infra.topic("saga", "replies"))
-            .bind(booking.to_string())
-            .fetch_all(pool)
-            .await
-            .expect("read the outbox");
+/// The messages keyed `key` in a service's outbox, in order; only those
+/// for `topic` when it is given.
+pub async fn outbox(pool: &PgPool, key: &str, topic: Option<&str>) -> Vec<Envelope> {
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE key = $1 AND ($2::text IS NULL OR topic = $2) ORDER BY seq",
+    )
+    .bind(key)
+    .bind(topic)
+    .fetch_all(pool)
+    .await
+    .expect("read the outbox");
     payloads
         .iter()
-        .map(|p| {
-            let envelope = <Envelope as Message>::decode(p.as_slice()).expect("an envelope");
-            envelope.decode().expect("a StepReply")
-        })
+        .map(|p| <Envelope as Message>::decode(p.as_slice()).expect("an envelope"))
+        .collect()
+}
+
+/// The replies about `booking` in the participant's outbox, in order.
+pub async fn replies(pool: &PgPool, infra: &InfraArgs, booking: &uuid::Uuid) -> Vec<StepReply> {
+    let topic = infra.topic("saga", "replies");
+    outbox(pool, &booking.to_string(), Some(&topic))
+        .await
+        .iter()
+        .map(|envelope| envelope.decode().expect("a StepReply"))
         .collect()
 }
 

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prost::Message;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use staymesh_payment::{DESCRIPTOR, PaymentArgs, Settings};
@@ -315,17 +314,12 @@ impl Mesh {
 
     /// The outbox's messages for `booking`, in order.
     async fn envelopes(&self, booking: Uuid) -> Vec<Envelope> {
-        let payloads: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT payload FROM outbox WHERE key = $1 ORDER BY seq")
-                .bind(booking.to_string())
-                .fetch_all(&self.pool)
-                .await
-                .unwrap();
-        payloads
-            .iter()
-            .map(|p| <Envelope as Message>::decode(p.as_slice()).unwrap())
-            .inspect(|e| assert!(e.message_id().is_ok()))
-            .collect()
+        let envelopes =
+            staymesh_testkit::saga::outbox(&self.pool, &booking.to_string(), None).await;
+        for envelope in &envelopes {
+            assert!(envelope.message_id().is_ok());
+        }
+        envelopes
     }
 
     /// The payment events in the outbox for `booking`, by type name.

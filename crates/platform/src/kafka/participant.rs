@@ -51,6 +51,13 @@ impl From<(String, String, SagaStep, Outcome)> for Answer {
     }
 }
 
+/// A command's id field, or a permanent failure: a malformed command never
+/// gets better, so it is dead-lettered rather than retried.
+pub fn id(field: &str, text: &str) -> Result<uuid::Uuid, HandlerError> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|_| HandlerError::permanent(format!("{field} `{text}` is not a UUID")))
+}
+
 /// A command this participant does not take: dead-lettered at once.
 pub fn unknown(service: &str, incoming: &Incoming) -> HandlerError {
     HandlerError::permanent(format!(
