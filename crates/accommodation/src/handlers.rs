@@ -15,6 +15,7 @@ use crate::calendar::{self, NightSettings};
 use crate::catalog;
 use crate::convert::{self, MAX_CALENDAR_NIGHTS};
 use crate::inventory;
+use crate::quote;
 use crate::search;
 use crate::time_sale;
 
@@ -318,6 +319,14 @@ impl Accommodation {
         let booking_id = require_id(&request.get_ref().booking_id, "booking_id")?;
         let hold = inventory::get(&self.pool, booking_id).await?;
         Ok(pb::GetHoldResponse { hold: Some(hold) })
+    }
+
+    pub(crate) async fn quote_stay(
+        &self,
+        request: Request<pb::QuoteStayRequest>,
+    ) -> Result<pb::QuoteStayResponse> {
+        let asked = quote::QuoteRequest::read(request.get_ref())?;
+        quote::quote(&self.pool, &asked).await
     }
 }
 

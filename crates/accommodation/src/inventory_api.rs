@@ -39,4 +39,12 @@ impl InventoryService for Accommodation {
     async fn get_hold(&self, request: Request<pb::GetHoldRequest>) -> Reply<pb::GetHoldResponse> {
         reply(Accommodation::get_hold(self, request).await)
     }
+
+    #[tracing::instrument(skip_all, fields(room_type_id = %request.get_ref().room_type_id))]
+    async fn quote_stay(
+        &self,
+        request: Request<pb::QuoteStayRequest>,
+    ) -> Reply<pb::QuoteStayResponse> {
+        reply(Accommodation::quote_stay(self, request).await)
+    }
 }

@@ -15,6 +15,7 @@ mod handlers;
 mod inventory;
 mod inventory_api;
 mod lowest_price;
+mod quote;
 mod search;
 pub mod seed;
 mod time_sale;

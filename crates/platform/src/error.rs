@@ -140,6 +140,30 @@ impl FieldViolations {
         self.0.iter()
     }
 
+    /// The field violations of an INVALID_ARGUMENT status (its
+    /// google.rpc.BadRequest details), or one naming `request` with the
+    /// status's message when it has none.
+    pub fn of_status(status: &Status) -> Self {
+        use tonic_types::StatusExt;
+        let found: Vec<FieldViolation> = status
+            .get_details_bad_request()
+            .map(|bad| {
+                bad.field_violations
+                    .into_iter()
+                    .map(|v| FieldViolation {
+                        field: v.field,
+                        description: v.description,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.is_empty() {
+            Self::one("request", status.message())
+        } else {
+            Self(found)
+        }
+    }
+
     /// `Ok(())` when nothing was violated, else `Err(self)`.
     pub fn into_result(self) -> Result<(), Self> {
         if self.0.is_empty() { Ok(()) } else { Err(self) }

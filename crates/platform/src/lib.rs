@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod auth;
+pub mod client;
 pub mod client_addr;
 pub mod config;
 pub mod convert;

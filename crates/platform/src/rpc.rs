@@ -21,6 +21,9 @@ pub enum Error {
     Invalid(FieldViolations),
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
+    /// NOT_FOUND in words of its own (another service's answer, passed on).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     AlreadyExists(String),
     /// Valid, but the state of what it names refuses it (FAILED_PRECONDITION).
@@ -67,12 +70,30 @@ impl From<Error> for Status {
         match error {
             Error::Invalid(violations) => violations.into(),
             Error::NotFound { what, id } => crate::error::not_found(what, &id),
+            Error::Missing(message) => Status::not_found(message),
             Error::AlreadyExists(message) => Status::already_exists(message),
             Error::Precondition(message) => Status::failed_precondition(message),
             Error::PermissionDenied(message) => Status::permission_denied(message),
             Error::Unauthenticated(message) => Status::unauthenticated(message),
             Error::Infra(error) => error.into(),
         }
+    }
+}
+
+/// What another service of the mesh answered, as this service's own answer:
+/// its refusals keep their meaning (bad input with its fields, not found,
+/// precondition, permission, conflict); anything else is a fault of the
+/// dependency `service` (UNAVAILABLE), never the caller's.
+pub fn relay(service: &'static str, status: Status) -> Error {
+    use tonic::Code;
+    let message = status.message().to_owned();
+    match status.code() {
+        Code::InvalidArgument => Error::Invalid(FieldViolations::of_status(&status)),
+        Code::NotFound => Error::Missing(message),
+        Code::FailedPrecondition => Error::Precondition(message),
+        Code::PermissionDenied => Error::PermissionDenied(message),
+        Code::AlreadyExists => Error::AlreadyExists(message),
+        _ => Error::Infra(crate::Error::Dependency { service, status }),
     }
 }
 
@@ -169,5 +190,37 @@ mod tests {
             assert_eq!(status.code(), code, "{status:?}");
             assert!(!status.message().contains("secret"));
         }
+    }
+
+    #[test]
+    fn a_relayed_refusal_keeps_its_meaning_and_a_fault_becomes_unavailable() {
+        let cases = [
+            (Error::invalid("guests", "too many"), Code::InvalidArgument),
+            (Error::not_found("room type", "x"), Code::NotFound),
+            (
+                Error::Precondition("sold out".into()),
+                Code::FailedPrecondition,
+            ),
+            (Error::PermissionDenied("no".into()), Code::PermissionDenied),
+            (
+                Error::Infra(crate::Error::Config("secret".into())),
+                Code::Unavailable,
+            ),
+        ];
+        for (error, code) in cases {
+            let relayed = Status::from(relay("other", Status::from(error)));
+            assert_eq!(relayed.code(), code, "{relayed:?}");
+        }
+        let fields = Status::from(relay(
+            "other",
+            Status::from(Error::invalid("guests", "too many")),
+        ));
+        assert_eq!(
+            crate::error::FieldViolations::of_status(&fields)
+                .iter()
+                .next()
+                .map(|v| v.field.as_str()),
+            Some("guests")
+        );
     }
 }

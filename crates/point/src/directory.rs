@@ -2,14 +2,12 @@
 //! go to an account nobody owns. The user service knows; the admin's own
 //! token is forwarded, since reading another user's account is an admin call.
 
-use std::time::Duration;
-
 use staymesh_platform::rpc::{Error, Result};
 use staymesh_proto::user::GetUserRequest;
 use staymesh_proto::user::user_service_client::UserServiceClient;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 /// Answers whether a user exists.
@@ -28,13 +26,7 @@ pub struct UserDirectory {
 impl UserDirectory {
     /// A client of the user service at `url` (connected on first use).
     pub fn new(url: &str) -> Result<Self, staymesh_platform::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| {
-                staymesh_platform::Error::Config(format!("the user service URL `{url}`: {e}"))
-            })?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .connect_lazy();
+        let channel = staymesh_platform::client::channel("user", url)?;
         Ok(Self { channel })
     }
 }

@@ -12,6 +12,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_coupon::DESCRIPTOR,
     &staymesh_point::DESCRIPTOR,
     &staymesh_payment::DESCRIPTOR,
+    &staymesh_booking::DESCRIPTOR,
 ];
 
 /// The service called `name`.

@@ -57,6 +57,23 @@ impl Caller {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// The caller's user id as a UUID (a token whose subject is not one is
+    /// not a user's).
+    pub fn id(&self) -> Result<uuid::Uuid, rpc::Error> {
+        uuid::Uuid::parse_str(&self.user_id)
+            .map_err(|_| rpc::Error::Unauthenticated("the token's subject is not a user id".into()))
+    }
+}
+
+/// The request's `authorization` header as sent (empty when absent), to
+/// call another service as the same caller.
+pub fn authorization<T>(request: &tonic::Request<T>) -> &str {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// Why a presented token was not accepted.
