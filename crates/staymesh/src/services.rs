@@ -13,6 +13,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_point::DESCRIPTOR,
     &staymesh_payment::DESCRIPTOR,
     &staymesh_booking::DESCRIPTOR,
+    &staymesh_saga::DESCRIPTOR,
 ];
 
 /// The service called `name`.
