@@ -54,7 +54,8 @@ impl Binding {
     }
 }
 
-/// Every binding of the unary methods of the services `wanted` accepts.
+/// Every binding of the unary and server-streaming methods of the services
+/// `wanted` accepts.
 pub(crate) fn read(
     pool: &DescriptorPool,
     wanted: impl Fn(&str) -> bool,
@@ -73,11 +74,12 @@ pub(crate) fn read(
                 method: rpc.full_name().to_owned(),
                 reason,
             };
-            if rpc.is_client_streaming() || rpc.is_server_streaming() {
-                // Streaming needs SSE or WebSocket framing; only unary is transcoded.
+            if rpc.is_client_streaming() {
+                // Browsers cannot stream a request over plain HTTP; server
+                // streams are served as Server-Sent Events (see `forward`).
                 tracing::warn!(
                     rpc = rpc.full_name(),
-                    "skipping streaming RPC with an HTTP rule"
+                    "skipping client-streaming RPC with an HTTP rule"
                 );
                 continue;
             }

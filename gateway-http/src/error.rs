@@ -197,8 +197,10 @@ fn code_name(code: Code) -> &'static str {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON error body clients read (server errors say nothing of their
+    /// cause, which is logged instead).
+    pub(crate) fn body(&self) -> serde_json::Value {
         let message = if self.status.is_server_error() {
             tracing::error!(
                 http.status = self.status.as_u16(),
@@ -214,16 +216,22 @@ impl IntoResponse for ApiError {
             }
             .to_owned()
         } else {
-            self.message
+            self.message.clone()
         };
         let details: Vec<_> = self
             .details
             .iter()
             .map(|v| json!({ "field": v.field, "description": v.description }))
             .collect();
-        let body = json!({
+        json!({
             "error": { "code": code_name(self.code), "message": message, "details": details }
-        });
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().extend(self.headers);
         response

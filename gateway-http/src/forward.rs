@@ -57,6 +57,9 @@ pub(crate) async fn handle(
         copy_headers(&parts.headers, request.metadata_mut());
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         forwarded_for(&parts.headers, peer, request.metadata_mut());
+        if rpc.is_server_streaming() {
+            return crate::events::stream(&gateway, route, request).await;
+        }
         // Tells the backend the deadline (grpc-timeout); the local timeout below
         // also covers a backend that ignores it or never answers.
         request.set_timeout(gateway.options.deadline);

@@ -19,6 +19,7 @@
 mod bindings;
 mod codec;
 mod error;
+mod events;
 mod fields;
 mod forward;
 mod health;

@@ -128,15 +128,26 @@ impl Generator {
             Some(field) => self.field_schema(field),
             None => self.message_ref(&rpc.output()),
         };
+        // A server stream is Server-Sent Events: each `message` event's data
+        // is one response message as JSON (see `events`).
+        let ok = if rpc.is_server_streaming() {
+            json!({
+                "description": "Server-Sent Events: `message` events whose data is this schema as JSON, \
+                    an `error` event with the error body if the stream fails, then `end`.",
+                "content": { "text/event-stream": { "schema": response_schema } },
+            })
+        } else {
+            json!({
+                "description": "OK",
+                "content": { "application/json": { "schema": response_schema } },
+            })
+        };
         let mut op = json!({
             "operationId": operation_id,
             "tags": [service.name()],
             "parameters": parameters,
             "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": { "application/json": { "schema": response_schema } },
-                },
+                "200": ok,
                 "default": {
                     "description": "An error, with the gRPC code name and field violations.",
                     "content": { "application/json": {
