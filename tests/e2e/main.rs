@@ -10,6 +10,8 @@
 )]
 
 mod auth;
+mod booking_kit;
+mod bookings;
 mod fuzz;
 mod mesh;
 mod payments;

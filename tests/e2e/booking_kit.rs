@@ -1,0 +1,241 @@
+//! What the booking tests share: a listing of their own, booking, paying at
+//! the sandbox PG the way a browser does, waiting for a state, and the
+//! reconciliation queries that prove nothing is held, reserved or charged
+//! that a booking's final state does not explain.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use hyper::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A date as the contracts spell it.
+pub fn date(d: NaiveDate) -> Value {
+    json!({"year": d.year(), "month": d.month(), "day": d.day()})
+}
+
+/// A day `days` from today (in Korea, near enough for stays weeks away).
+pub fn in_days(days: i64) -> NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(days)
+}
+
+/// A room type of a new property of the demo host, `rooms` rooms at
+/// `price` a night for the next 90 days.
+pub async fn listing(edge: &str, host: &str, rooms: i32, price: i64) -> String {
+    let property = http(
+        Method::POST,
+        &format!("{edge}/v1/properties"),
+        Some(host),
+        Some(json!({"property": {"name": "테스트 스테이", "region": "부산", "address": "부산 해운대구 1"}})),
+    )
+    .await;
+    assert_eq!(property.status, 200, "{}", property.body);
+    let property_id = property.json()["property"]["propertyId"]
+        .as_str()
+        .expect("property id")
+        .to_owned();
+    let room_type = http(
+        Method::POST,
+        &format!("{edge}/v1/properties/{property_id}/room-types"),
+        Some(host),
+        Some(json!({"roomType": {"name": "디럭스", "baseOccupancy": 2, "maxOccupancy": 4,
+            "extraGuestFee": {"amount": "10000", "currency": "KRW"}, "totalRooms": rooms}})),
+    )
+    .await;
+    assert_eq!(room_type.status, 200, "{}", room_type.body);
+    let room_type_id = room_type.json()["roomType"]["roomTypeId"]
+        .as_str()
+        .expect("room type id")
+        .to_owned();
+    let calendar = http(
+        Method::PUT,
+        &format!("{edge}/v1/room-types/{room_type_id}/calendar"),
+        Some(host),
+        Some(json!({"range": {"start": date(in_days(1)), "end": date(in_days(90))},
+            "price": {"amount": price.to_string(), "currency": "KRW"}, "roomsForSale": rooms})),
+    )
+    .await;
+    assert_eq!(calendar.status, 200, "{}", calendar.body);
+    room_type_id
+}
+
+/// CreateBooking through the edge; `extra` adds fields (coupon, points, key).
+pub async fn book(
+    edge: &str,
+    token: &str,
+    room_type_id: &str,
+    check_in: NaiveDate,
+    nights: i64,
+    extra: Value,
+) -> Answer {
+    let mut body = json!({
+        "roomTypeId": room_type_id,
+        "checkIn": date(check_in),
+        "checkOut": date(check_in + chrono::Duration::days(nights)),
+        "guests": 2,
+        "idempotencyKey": uuid::Uuid::now_v7().to_string(),
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    http(Method::POST, &format!("{edge}/v1/bookings"), Some(token), Some(body)).await
+}
+
+/// The booking as its guest reads it.
+pub async fn get_booking(edge: &str, token: &str, id: &str) -> Value {
+    let got = http(Method::GET, &format!("{edge}/v1/bookings/{id}"), Some(token), None).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    got.json()["booking"].clone()
+}
+
+/// Polls the booking until its state is one of `states`.
+pub async fn wait_state(edge: &str, token: &str, id: &str, states: &[&str], limit: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let booking = get_booking(edge, token, id).await;
+        let state = booking["state"].as_str().unwrap_or_default();
+        if states.iter().any(|s| format!("BOOKING_STATE_{s}") == state) {
+            return booking;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "booking {id} still {state} after {limit:?}, not {states:?}: {booking}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Pays at the checkout page with `card` as a browser does, following the
+/// PG's redirect back to the edge; returns the edge's answer.
+pub async fn pay(checkout_url: &str, card: &str) -> Answer {
+    let form = http_raw(
+        Method::POST,
+        checkout_url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        format!("cardNumber={card}&action=pay"),
+    )
+    .await;
+    assert_eq!(form.status, 303, "{}", form.body);
+    let back = form.headers["location"].to_str().expect("location").to_owned();
+    http(Method::GET, &back, None, None).await
+}
+
+/// The approving test card.
+pub const CARD_OK: &str = "4242424242424242";
+/// The declined test card.
+pub const CARD_DECLINED: &str = "4000000000000002";
+
+/// A connection to one service's database of the deployment.
+pub async fn database(deployment: &Deployment, service: &str) -> sqlx::PgPool {
+    let admin = std::env::var("STAYMESH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://staymesh:staymesh@127.0.0.1:5432/postgres".into());
+    let url = format!(
+        "{}/{}_{service}",
+        admin.rsplit_once('/').expect("a database URL").0,
+        deployment.prefix
+    );
+    sqlx::PgPool::connect(&url).await.expect("connect")
+}
+
+/// What every service holds for the bookings of `deployment`, checked
+/// against the bookings' final states: nothing is left that a booking's
+/// state does not explain. Returns the bookings' states and counts.
+pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<String, i64> {
+    let booking = database(deployment, "booking").await;
+    let rows: Vec<(uuid::Uuid, String, i64, i64, i64, Option<uuid::Uuid>, i64)> = sqlx::query_as(
+        "SELECT id, state, paid_amount, points, refunded_amount, user_coupon_id, \
+                price - discount - points - paid_amount FROM booking",
+    )
+    .fetch_all(&booking)
+    .await
+    .expect("bookings");
+    let mut states = std::collections::BTreeMap::new();
+    for (_, state, _, _, _, _, money_gap) in &rows {
+        *states.entry(state.clone()).or_insert(0) += 1;
+        assert_eq!(*money_gap, 0, "paid = price - discount - points");
+    }
+    let in_state = |wanted: &[&str]| -> Vec<uuid::Uuid> {
+        rows.iter()
+            .filter(|r| wanted.contains(&r.1.as_str()))
+            .map(|r| r.0)
+            .collect()
+    };
+    let live = in_state(&["PENDING", "AWAITING_PAYMENT", "CONFIRMED", "CANCELLING", "COMPLETED"]);
+
+    // Nights: held only for bookings awaiting payment, sold only for confirmed ones.
+    let accommodation = database(deployment, "accommodation").await;
+    let holds: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT booking_id, state FROM hold WHERE rooms > 0")
+            .fetch_all(&accommodation)
+            .await
+            .expect("holds");
+    for (id, state) in &holds {
+        let booking_state = rows.iter().find(|r| r.0 == *id).map(|r| r.1.as_str());
+        match state.as_str() {
+            "HELD" => assert!(
+                matches!(booking_state, Some("PENDING" | "AWAITING_PAYMENT" | "CANCELLING")),
+                "nights held for booking {id}, which is {booking_state:?}"
+            ),
+            "CONFIRMED" => assert!(
+                matches!(booking_state, Some("CONFIRMED" | "COMPLETED" | "CANCELLING")),
+                "nights sold for booking {id}, which is {booking_state:?}"
+            ),
+            _ => {}
+        }
+    }
+    let overbooked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM night WHERE held + sold > total")
+            .fetch_one(&accommodation)
+            .await
+            .expect("nights");
+    assert_eq!(overbooked, 0, "no night is overbooked");
+
+    // Coupons and points: reserved or used only by live bookings.
+    let coupon = database(deployment, "coupon").await;
+    let coupons: Vec<(String, String)> = sqlx::query_as(
+        "SELECT booking_id, state FROM user_coupon WHERE booking_id IS NOT NULL",
+    )
+    .fetch_all(&coupon)
+    .await
+    .expect("coupons");
+    for (id, state) in &coupons {
+        let id = uuid::Uuid::parse_str(id).expect("booking id");
+        assert!(live.contains(&id), "coupon {state} for booking {id}, which is over");
+    }
+    let point = database(deployment, "point").await;
+    let reserved: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT booking_id, state FROM point_reservation WHERE state <> 'RELEASED'",
+    )
+    .fetch_all(&point)
+    .await
+    .expect("point reservations");
+    for (id, state) in &reserved {
+        assert!(live.contains(id), "points {state} for booking {id}, which is over");
+    }
+
+    // Money: PAID only for confirmed bookings; cancelled ones paid back.
+    let payment = database(deployment, "payment").await;
+    let payments: Vec<(uuid::Uuid, String, i64, i64)> =
+        sqlx::query_as("SELECT booking_id, state, amount, refunded_amount FROM payment")
+            .fetch_all(&payment)
+            .await
+            .expect("payments");
+    for (id, state, amount, refunded) in &payments {
+        let booking_state = rows.iter().find(|r| r.0 == *id).map(|r| r.1.as_str());
+        if state == "PAID" {
+            assert!(
+                matches!(booking_state, Some("CONFIRMED" | "COMPLETED" | "CANCELLING")),
+                "payment PAID for booking {id}, which is {booking_state:?}"
+            );
+        }
+        if booking_state == Some("CANCELLED") {
+            assert!(
+                matches!(state.as_str(), "CANCELLED" | "FAILED" | "REFUNDED" | "PARTIALLY_REFUNDED" | "READY"),
+                "payment {state} ({refunded} of {amount} refunded) for cancelled booking {id}"
+            );
+        }
+    }
+    states
+}
