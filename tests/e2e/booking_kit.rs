@@ -40,8 +40,10 @@ pub async fn listing(edge: &str, host: &str, rooms: i32, price: i64) -> String {
         Method::POST,
         &format!("{edge}/v1/properties/{property_id}/room-types"),
         Some(host),
-        Some(json!({"roomType": {"name": "디럭스", "baseOccupancy": 2, "maxOccupancy": 4,
-            "extraGuestFee": {"amount": "10000", "currency": "KRW"}, "totalRooms": rooms}})),
+        Some(
+            json!({"roomType": {"name": "디럭스", "baseOccupancy": 2, "maxOccupancy": 4,
+            "extraGuestFee": {"amount": "10000", "currency": "KRW"}, "totalRooms": rooms}}),
+        ),
     )
     .await;
     assert_eq!(room_type.status, 200, "{}", room_type.body);
@@ -53,8 +55,10 @@ pub async fn listing(edge: &str, host: &str, rooms: i32, price: i64) -> String {
         Method::PUT,
         &format!("{edge}/v1/room-types/{room_type_id}/calendar"),
         Some(host),
-        Some(json!({"range": {"start": date(in_days(1)), "end": date(in_days(90))},
-            "price": {"amount": price.to_string(), "currency": "KRW"}, "roomsForSale": rooms})),
+        Some(
+            json!({"range": {"start": date(in_days(1)), "end": date(in_days(90))},
+            "price": {"amount": price.to_string(), "currency": "KRW"}, "roomsForSale": rooms}),
+        ),
     )
     .await;
     assert_eq!(calendar.status, 200, "{}", calendar.body);
@@ -80,18 +84,36 @@ pub async fn book(
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
-    http(Method::POST, &format!("{edge}/v1/bookings"), Some(token), Some(body)).await
+    http(
+        Method::POST,
+        &format!("{edge}/v1/bookings"),
+        Some(token),
+        Some(body),
+    )
+    .await
 }
 
 /// The booking as its guest reads it.
 pub async fn get_booking(edge: &str, token: &str, id: &str) -> Value {
-    let got = http(Method::GET, &format!("{edge}/v1/bookings/{id}"), Some(token), None).await;
+    let got = http(
+        Method::GET,
+        &format!("{edge}/v1/bookings/{id}"),
+        Some(token),
+        None,
+    )
+    .await;
     assert_eq!(got.status, 200, "{}", got.body);
     got.json()["booking"].clone()
 }
 
 /// Polls the booking until its state is one of `states`.
-pub async fn wait_state(edge: &str, token: &str, id: &str, states: &[&str], limit: Duration) -> Value {
+pub async fn wait_state(
+    edge: &str,
+    token: &str,
+    id: &str,
+    states: &[&str],
+    limit: Duration,
+) -> Value {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let booking = get_booking(edge, token, id).await;
@@ -118,7 +140,10 @@ pub async fn pay(checkout_url: &str, card: &str) -> Answer {
     )
     .await;
     assert_eq!(form.status, 303, "{}", form.body);
-    let back = form.headers["location"].to_str().expect("location").to_owned();
+    let back = form.headers["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     http(Method::GET, &back, None, None).await
 }
 
@@ -162,7 +187,13 @@ pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<St
             .map(|r| r.0)
             .collect()
     };
-    let live = in_state(&["PENDING", "AWAITING_PAYMENT", "CONFIRMED", "CANCELLING", "COMPLETED"]);
+    let live = in_state(&[
+        "PENDING",
+        "AWAITING_PAYMENT",
+        "CONFIRMED",
+        "CANCELLING",
+        "COMPLETED",
+    ]);
 
     // Nights: held only for bookings awaiting payment, sold only for confirmed ones.
     let accommodation = database(deployment, "accommodation").await;
@@ -175,11 +206,17 @@ pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<St
         let booking_state = rows.iter().find(|r| r.0 == *id).map(|r| r.1.as_str());
         match state.as_str() {
             "HELD" => assert!(
-                matches!(booking_state, Some("PENDING" | "AWAITING_PAYMENT" | "CANCELLING")),
+                matches!(
+                    booking_state,
+                    Some("PENDING" | "AWAITING_PAYMENT" | "CANCELLING")
+                ),
                 "nights held for booking {id}, which is {booking_state:?}"
             ),
             "CONFIRMED" => assert!(
-                matches!(booking_state, Some("CONFIRMED" | "COMPLETED" | "CANCELLING")),
+                matches!(
+                    booking_state,
+                    Some("CONFIRMED" | "COMPLETED" | "CANCELLING")
+                ),
                 "nights sold for booking {id}, which is {booking_state:?}"
             ),
             _ => {}
@@ -194,25 +231,29 @@ pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<St
 
     // Coupons and points: reserved or used only by live bookings.
     let coupon = database(deployment, "coupon").await;
-    let coupons: Vec<(String, String)> = sqlx::query_as(
-        "SELECT booking_id, state FROM user_coupon WHERE booking_id IS NOT NULL",
-    )
-    .fetch_all(&coupon)
-    .await
-    .expect("coupons");
+    let coupons: Vec<(String, String)> =
+        sqlx::query_as("SELECT booking_id, state FROM user_coupon WHERE booking_id IS NOT NULL")
+            .fetch_all(&coupon)
+            .await
+            .expect("coupons");
     for (id, state) in &coupons {
         let id = uuid::Uuid::parse_str(id).expect("booking id");
-        assert!(live.contains(&id), "coupon {state} for booking {id}, which is over");
+        assert!(
+            live.contains(&id),
+            "coupon {state} for booking {id}, which is over"
+        );
     }
     let point = database(deployment, "point").await;
-    let reserved: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "SELECT booking_id, state FROM point_reservation WHERE state <> 'RELEASED'",
-    )
-    .fetch_all(&point)
-    .await
-    .expect("point reservations");
+    let reserved: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT booking_id, state FROM point_reservation WHERE state <> 'RELEASED'")
+            .fetch_all(&point)
+            .await
+            .expect("point reservations");
     for (id, state) in &reserved {
-        assert!(live.contains(id), "points {state} for booking {id}, which is over");
+        assert!(
+            live.contains(id),
+            "points {state} for booking {id}, which is over"
+        );
     }
 
     // Money: PAID only for confirmed bookings; cancelled ones paid back.
@@ -226,13 +267,19 @@ pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<St
         let booking_state = rows.iter().find(|r| r.0 == *id).map(|r| r.1.as_str());
         if state == "PAID" {
             assert!(
-                matches!(booking_state, Some("CONFIRMED" | "COMPLETED" | "CANCELLING")),
+                matches!(
+                    booking_state,
+                    Some("CONFIRMED" | "COMPLETED" | "CANCELLING")
+                ),
                 "payment PAID for booking {id}, which is {booking_state:?}"
             );
         }
         if booking_state == Some("CANCELLED") {
             assert!(
-                matches!(state.as_str(), "CANCELLED" | "FAILED" | "REFUNDED" | "PARTIALLY_REFUNDED" | "READY"),
+                matches!(
+                    state.as_str(),
+                    "CANCELLED" | "FAILED" | "REFUNDED" | "PARTIALLY_REFUNDED" | "READY"
+                ),
                 "payment {state} ({refunded} of {amount} refunded) for cancelled booking {id}"
             );
         }
