@@ -169,7 +169,9 @@ pub async fn database(deployment: &Deployment, service: &str) -> sqlx::PgPool {
 /// state does not explain. Returns the bookings' states and counts.
 pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<String, i64> {
     let booking = database(deployment, "booking").await;
-    let rows: Vec<(uuid::Uuid, String, i64, i64, i64, Option<uuid::Uuid>, i64)> = sqlx::query_as(
+    // id, state, paid, points, refunded, coupon, and what paid misses of the price.
+    type BookingRow = (uuid::Uuid, String, i64, i64, i64, Option<uuid::Uuid>, i64);
+    let rows: Vec<BookingRow> = sqlx::query_as(
         "SELECT id, state, paid_amount, points, refunded_amount, user_coupon_id, \
                 price - discount - points - paid_amount FROM booking",
     )

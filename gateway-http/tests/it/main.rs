@@ -9,6 +9,7 @@ mod meta;
 mod transcoding;
 
 // Dependencies of the library that these tests do not name directly.
+use futures as _;
 use prost as _;
 use prost_reflect as _;
 use regex as _;
