@@ -11,6 +11,44 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+/// How long a saga may take to reach the state a test waits for.
+pub const SAGA: Duration = Duration::from_secs(30);
+
+/// A mesh (`staymesh all`) on the demo data with a short payment window
+/// and the extra settings in `env`.
+pub async fn mesh_with(window: &str, env: &[(&str, &str)]) -> (Deployment, Process) {
+    let deployment = Deployment::new().await;
+    deployment.run(&["migrate"]).await;
+    deployment.run(&["seed", "--properties", "2"]).await;
+    let mut command = deployment.command(&["all"]);
+    command.env("STAYMESH_BOOKING_PAYMENT_WINDOW", window);
+    command.envs(env.iter().copied());
+    let mut mesh = Process::spawn(command);
+    for service in ["user", "point", "booking", "saga", "payment"] {
+        wait_serving(&deployment.url(service), &mut mesh, Duration::from_secs(60)).await;
+    }
+    wait_http(&deployment.edge(), &mut mesh, Duration::from_secs(60)).await;
+    (deployment, mesh)
+}
+
+/// [`mesh_with`] with no extra settings.
+pub async fn mesh(window: &str) -> (Deployment, Process) {
+    mesh_with(window, &[]).await
+}
+
+/// The guest's point balance, as `GET /v1/me/points` answers it.
+pub async fn balance(edge: &str, token: &str) -> Value {
+    let got = http(
+        Method::GET,
+        &format!("{edge}/v1/me/points"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    got.json()
+}
+
 /// A date as the contracts spell it.
 pub fn date(d: NaiveDate) -> Value {
     json!({"year": d.year(), "month": d.month(), "day": d.day()})
@@ -126,6 +164,108 @@ pub async fn wait_state(
             "booking {id} still {state} after {limit:?}, not {states:?}: {booking}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A booking's Server-Sent Events from `GET /v1/bookings/{id}:watch`, read
+/// the way a browser's EventSource does: `event:` and `data:` lines, events
+/// parted by a blank line, comments (keep-alives) skipped.
+pub struct Watch {
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+/// One event of a watch.
+#[derive(Debug)]
+pub enum Seen {
+    /// A `message`: the booking as it is now.
+    Booking(Value),
+    /// An `error`: the error body the stream ended with.
+    Error(Value),
+    /// The `end` of the stream, or the connection closing.
+    End,
+}
+
+/// Opens the watch; panics unless the edge answers 200 text/event-stream.
+/// A 503 (the service shedding a burst) is retried with backoff, as a page
+/// reopens its EventSource after a failed open.
+pub async fn watch(edge: &str, token: &str, id: &str) -> Watch {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<tonic::codegen::Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut attempt = 0;
+    let response = loop {
+        let request = hyper::Request::get(format!("{edge}/v1/bookings/{id}:watch"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "text/event-stream")
+            .body(Empty::new())
+            .expect("request");
+        let response = client.request(request).await.expect("watch request");
+        if response.status() == 200 {
+            break response;
+        }
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        attempt += 1;
+        assert!(
+            status == 503 && attempt < 10,
+            "watch {id}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+    };
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream",
+        "watch {id}"
+    );
+    Watch {
+        body: response.into_body(),
+        buffer: String::new(),
+    }
+}
+
+impl Watch {
+    /// The next event.
+    pub async fn next(&mut self) -> Seen {
+        use http_body_util::BodyExt;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let (mut event, mut data) = ("message".to_owned(), String::new());
+                for line in raw.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        event = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                    }
+                }
+                let parse = || serde_json::from_str::<Value>(&data).expect("event data is JSON");
+                match event.as_str() {
+                    _ if data.is_empty() && event == "message" => continue,
+                    "message" => return Seen::Booking(parse()["booking"].clone()),
+                    "error" => return Seen::Error(parse()),
+                    "end" => return Seen::End,
+                    other => panic!("unexpected event {other}: {data}"),
+                }
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(bytes) = frame.data_ref() {
+                        self.buffer.push_str(&String::from_utf8_lossy(bytes));
+                    }
+                }
+                Some(Err(error)) => panic!("watch stream broke: {error}"),
+                None => return Seen::End,
+            }
+        }
     }
 }
 

@@ -6,39 +6,10 @@
 use std::time::Duration;
 
 use hyper::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::booking_kit::*;
 use crate::support::*;
-
-const SAGA: Duration = Duration::from_secs(30);
-
-/// A mesh (`staymesh all`) on the demo data with a short payment window.
-async fn mesh(window: &str) -> (Deployment, Process) {
-    let deployment = Deployment::new().await;
-    deployment.run(&["migrate"]).await;
-    deployment.run(&["seed", "--properties", "2"]).await;
-    let mut command = deployment.command(&["all"]);
-    command.env("STAYMESH_BOOKING_PAYMENT_WINDOW", window);
-    let mut mesh = Process::spawn(command);
-    for service in ["user", "booking", "saga", "payment"] {
-        wait_serving(&deployment.url(service), &mut mesh, Duration::from_secs(60)).await;
-    }
-    wait_http(&deployment.edge(), &mut mesh, Duration::from_secs(60)).await;
-    (deployment, mesh)
-}
-
-async fn balance(edge: &str, token: &str) -> serde_json::Value {
-    let got = http(
-        Method::GET,
-        &format!("{edge}/v1/me/points"),
-        Some(token),
-        None,
-    )
-    .await;
-    assert_eq!(got.status, 200, "{}", got.body);
-    got.json()
-}
 
 fn field(answer: &Answer) -> String {
     answer.json()["error"]["details"][0]["field"]
@@ -383,6 +354,123 @@ async fn bad_bookings_are_refused_naming_the_field_before_any_saga() {
             == 1
     })
     .await;
+    mesh.sigterm().await;
+    mesh.wait().await;
+    deployment.clean_up().await;
+}
+
+/// Books and, once awaiting payment, pays at once; returns the final booking.
+async fn book_and_pay(
+    edge: String,
+    token: String,
+    room: String,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    // A burst of five hundred creates on two cores (debug build, every
+    // service in one process) may be shed with 503; a client retries under
+    // the same idempotency key, which is what the key is for.
+    let mut extra = extra;
+    extra["idempotencyKey"] = json!(uuid::Uuid::now_v7().to_string());
+    let mut created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
+    for attempt in 1..=10 {
+        if created.status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+        created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
+    }
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.json()["booking"]["bookingId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Watch instead of polling: five hundred guests share two cores with
+    // the mesh, and a push costs nothing until the booking changes.
+    let mut events = watch(&edge, &token, &id).await;
+    let mut last = Value::Null;
+    let mut paid = false;
+    loop {
+        let seen = tokio::time::timeout(Duration::from_secs(240), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("booking {id} unfinished: {last}"));
+        match seen {
+            Seen::Booking(booking) => {
+                if booking["state"] == "BOOKING_STATE_AWAITING_PAYMENT" && !paid {
+                    let approved = pay(booking["checkoutUrl"].as_str().unwrap(), CARD_OK).await;
+                    assert_eq!(approved.status, 200, "{}", approved.body);
+                    paid = true;
+                }
+                last = booking;
+            }
+            Seen::Error(error) => panic!("booking {id}'s watch failed: {error}"),
+            Seen::End => break,
+        }
+    }
+    // The stream ends once nothing but the guest moves the booking.
+    assert!(
+        matches!(
+            last["state"].as_str(),
+            Some("BOOKING_STATE_CONFIRMED" | "BOOKING_STATE_CANCELLED")
+        ),
+        "booking {id}'s watch ended at {last}"
+    );
+    last
+}
+
+const GUESTS: usize = 500;
+const ROOMS: i32 = 50;
+
+#[tokio::test]
+async fn five_hundred_guests_race_for_fifty_rooms_and_exactly_fifty_are_confirmed() {
+    let (deployment, mut mesh) = mesh("10m").await;
+    let edge = deployment.edge();
+    let host = login(&edge, "host@staymesh.dev", "staymesh-host-1").await;
+    let guest = login(&edge, "guest@staymesh.dev", "staymesh-guest-1").await;
+    let room = listing(&edge, &host, ROOMS, 70_000).await;
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..GUESTS)
+        .map(|_| {
+            tokio::spawn(book_and_pay(
+                edge.clone(),
+                guest.clone(),
+                room.clone(),
+                json!({}),
+            ))
+        })
+        .collect();
+    let mut finished = Vec::new();
+    for task in tasks {
+        finished.push(task.await.expect("booking task"));
+    }
+    eprintln!("500 bookings finished in {:?}", started.elapsed());
+    let confirmed = finished
+        .iter()
+        .filter(|b| b["state"] == "BOOKING_STATE_CONFIRMED")
+        .count();
+    let sold_out = finished
+        .iter()
+        .filter(|b| {
+            b["state"] == "BOOKING_STATE_CANCELLED" && b["cancelCause"] == "CANCEL_CAUSE_SOLD_OUT"
+        })
+        .count();
+    assert_eq!(
+        (confirmed, sold_out),
+        (ROOMS as usize, GUESTS - ROOMS as usize)
+    );
+    let states = reconcile(&deployment).await;
+    assert_eq!(states.get("CONFIRMED"), Some(&(ROOMS as i64)), "{states:?}");
+    // The calendar agrees: both nights sold out, nothing left held.
+    let accommodation = database(&deployment, "accommodation").await;
+    let nights: Vec<(i32, i32, i32)> = sqlx::query_as(
+        "SELECT total, held, sold FROM night WHERE room_type_id = $1::uuid AND night >= $2 AND night < $3",
+    )
+    .bind(&room)
+    .bind(in_days(15))
+    .bind(in_days(17))
+    .fetch_all(&accommodation)
+    .await
+    .unwrap();
+    assert_eq!(nights, vec![(ROOMS, 0, ROOMS), (ROOMS, 0, ROOMS)]);
     mesh.sigterm().await;
     mesh.wait().await;
     deployment.clean_up().await;

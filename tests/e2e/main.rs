@@ -15,4 +15,5 @@ mod bookings;
 mod fuzz;
 mod mesh;
 mod payments;
+mod stays;
 mod support;

@@ -1,9 +1,11 @@
 //! WatchBooking: every replica listens on Postgres's `staymesh_booking`
 //! channel (the booking table's trigger notifies it on each change, see the
 //! migration), so a watcher on any replica learns of a change made by any
-//! other at once. A watcher re-reads its booking on each notification and
-//! also every few seconds, so a notification lost while the listener
-//! reconnects costs at most that.
+//! other at once. A watcher re-reads its booking on each notification; a
+//! listener that reconnects, or a watcher that fell behind, re-reads
+//! whatever it may have missed. A slow periodic re-read is the last safety
+//! net; it stays slow because a sale's thousands of watchers would
+//! otherwise keep the pool busy re-reading unchanged bookings.
 
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use crate::store::{self, BookingRow};
 /// The channel the booking trigger notifies.
 const CHANNEL: &str = "staymesh_booking";
 /// Longest wait between two reads of a watched booking.
-const REREAD_EVERY: Duration = Duration::from_secs(2);
+const REREAD_EVERY: Duration = Duration::from_secs(30);
 
 /// Tells watchers which booking changed. `Uuid::nil()` means "maybe any":
 /// the listener reconnected and may have missed some.
@@ -83,6 +85,11 @@ impl Watchers {
         tokio::spawn(async move {
             let id = first.id;
             let mut last = first;
+            // An interval, not a sleep per turn: other bookings' changes
+            // must not keep postponing the re-read.
+            let mut reread = tokio::time::interval(REREAD_EVERY);
+            reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            reread.tick().await;
             if send(&tx, &last).await.is_err() {
                 return;
             }
@@ -90,7 +97,7 @@ impl Watchers {
                 tokio::select! {
                     () = tx.closed() => return,
                     () = shutdown.wait() => return,
-                    () = tokio::time::sleep(REREAD_EVERY) => {}
+                    _ = reread.tick() => {}
                     woke = changed.recv() => match woke {
                         Ok(changed) if changed != id && !changed.is_nil() => continue,
                         Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}

@@ -19,6 +19,7 @@ mod ledger;
 mod lots;
 mod points;
 pub mod seed;
+mod stays;
 
 use std::sync::Arc;
 
@@ -96,14 +97,16 @@ pub struct Settings {
 }
 
 /// Serves the point services on `listener` until `shutdown`, with the
-/// expiry job and the saga's command handler (and its outbox relay) beside them.
+/// expiry job, the saga's command handler (and its outbox relay) and the
+/// completed stays' earning beside them.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let infra = &settings.infra;
-    let topics = Participant::topics(infra, SERVICE);
+    let mut topics = Participant::topics(infra, SERVICE);
+    topics.extend(stays::topics(infra));
     let connected = DESCRIPTOR
         .connect_with_topics_when_ready(infra, &topics, &shutdown)
         .await?;
@@ -129,6 +132,18 @@ pub async fn run(
         move |incoming| commands::handle(handled.clone(), incoming),
         shutdown.clone(),
     ));
+    // Completed stays earn their points.
+    let completed = stays::consumer(infra)?;
+    let earning = points.clone();
+    let stopping = shutdown.clone();
+    background.spawn(async move {
+        completed
+            .run(
+                |incoming| stays::handle(earning.clone(), incoming),
+                &stopping,
+            )
+            .await;
+    });
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
     let service = PointsApi {

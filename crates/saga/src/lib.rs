@@ -15,6 +15,7 @@
 mod api;
 mod commands;
 mod config;
+mod dlq;
 mod engine;
 mod flow;
 mod handlers;
@@ -25,7 +26,7 @@ pub mod timer;
 use sqlx::migrate::Migrator;
 use staymesh_platform::kafka::{Consumer, OutboxRelay, Producer, RetryPolicy};
 use staymesh_platform::server::GrpcServer;
-use staymesh_platform::service::{self, Descriptor, Launch};
+use staymesh_platform::service::{self, Descriptor, Launch, Task};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
 use staymesh_proto::saga::saga_service_server::{self, SagaServiceServer};
 use tokio::net::TcpListener;
@@ -53,7 +54,12 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         ))
     },
     seed: None,
-    tasks: &[],
+    tasks: &[Task {
+        name: "dlq",
+        about: "Inspect (list) or replay (replay [--id ID]) the messages the saga's consumers dead-lettered",
+        args: <dlq::DlqArgs as clap::Args>::augment_args,
+        run: |run| Box::pin(dlq::task(run)),
+    }],
 };
 
 async fn launch(args: SagaArgs, launch: Launch) -> Result<(), Error> {

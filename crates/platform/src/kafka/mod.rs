@@ -17,6 +17,7 @@
 //! [`Envelope`]: staymesh_proto::common::Envelope
 
 pub mod consumer;
+pub mod dlq;
 pub mod envelope;
 pub mod headers;
 pub mod inbox;
@@ -31,6 +32,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
 pub use consumer::{BatchSettings, Consumer, HandlerError, Incoming, RetryPolicy};
+pub use dlq::{DeadLetter, DeadLetters};
 pub use envelope::{EnvelopeError, EnvelopeExt};
 pub use headers::HeaderMap;
 pub use outbox::{OutboxRelay, RelaySettings};

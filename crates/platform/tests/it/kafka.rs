@@ -347,3 +347,88 @@ async fn batches_commit_together_and_isolate_poison_messages() {
     shutdown.trigger();
     consuming.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_and_replayed_once_their_fault_is_fixed() {
+    use staymesh_platform::kafka::DeadLetters;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let topic = fresh_topic("replay", 1).await;
+    let dlq = vec![dlq_topic(&topic)];
+    let producer = Producer::new(&brokers()).expect("producer");
+    let shutdown = Shutdown::new();
+    // The handler's dependency is down until `fixed`.
+    let fixed = Arc::new(AtomicBool::new(false));
+    let (tx, mut handled) = mpsc::unbounded_channel();
+    let consumer = Consumer::new(&brokers(), &fresh_group("replay"), &[&topic])
+        .expect("consumer")
+        .with_retry(fast_retries(2));
+    let consuming = tokio::spawn({
+        let (shutdown, fixed) = (shutdown.clone(), fixed.clone());
+        async move {
+            consumer
+                .run(
+                    |incoming: Incoming| {
+                        let (tx, fixed) = (tx.clone(), fixed.clone());
+                        async move {
+                            if !fixed.load(Ordering::SeqCst) {
+                                return Err(HandlerError::retryable("the ledger is down"));
+                            }
+                            let _ = tx.send(incoming.message_id().unwrap());
+                            Ok(())
+                        }
+                    },
+                    &shutdown,
+                )
+                .await;
+        }
+    });
+    let ping = |text: &str| Ping { text: text.into() };
+    let first = producer.send(&topic, "a", &ping("one")).await.unwrap();
+    let second = producer.send(&topic, "b", &ping("two")).await.unwrap();
+
+    let letters = DeadLetters::new(&brokers(), &fresh_group("dlq-replay")).expect("dead letters");
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = letters.list(&dlq).expect("list");
+        if listed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed.len(), 2, "both messages parked: {listed:?}");
+    let ids: Vec<String> = listed.iter().map(|l| l.message_id.clone()).collect();
+    assert_eq!(ids, [first.to_string(), second.to_string()]);
+    for letter in &listed {
+        assert_eq!(letter.source_topic, topic);
+        assert_eq!(letter.reason, "retryable");
+        assert_eq!(letter.attempts, 2);
+        assert!(letter.error.contains("the ledger is down"), "{letter:?}");
+        assert_eq!(letter.message_type, "staymesh.test.v1.Ping");
+        assert!(!letter.replayed);
+    }
+
+    // Fixed: a replay hands both to the consumer again, under their own ids.
+    fixed.store(true, Ordering::SeqCst);
+    let waiting = letters.waiting(&dlq).expect("waiting");
+    let sent = letters.replay(&waiting, true).await.expect("replay");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(next(&mut handled, "the first replayed").await, first);
+    assert_eq!(next(&mut handled, "the second replayed").await, second);
+
+    // Remembered: nothing waits any more, and a second replay sends nothing.
+    let after = letters.list(&dlq).expect("list after");
+    assert_eq!(after.len(), 2, "a replay deletes nothing");
+    assert!(after.iter().all(|l| l.replayed), "{after:?}");
+    assert!(letters.waiting(&dlq).expect("waiting").is_empty());
+    let again = letters.replay(&letters.waiting(&dlq).unwrap(), true).await;
+    assert!(again.expect("replay again").is_empty());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), handled.recv())
+            .await
+            .is_err(),
+        "nothing is handled twice"
+    );
+    shutdown.trigger();
+    consuming.await.unwrap();
+}
