@@ -428,3 +428,73 @@ pub async fn reconcile(deployment: &Deployment) -> std::collections::BTreeMap<St
     }
     states
 }
+
+/// Whether the browser's return to ApprovePayment must succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    MustSucceed,
+    /// The payment service may be down (a test killed it): the return is
+    /// answered 503 and the PG's webhook, retried, approves the payment.
+    MayMeetAnOutage,
+}
+
+/// Books and, once awaiting payment, pays at once; returns the final booking.
+pub async fn book_and_pay(
+    edge: String,
+    token: String,
+    room: String,
+    extra: Value,
+    approval: Approval,
+) -> Value {
+    // A burst of hundreds of creates on two cores (debug build) may be shed
+    // with 503, and so may a create while a test has killed the
+    // accommodation service; a client retries under the same idempotency
+    // key, which is what the key is for.
+    let mut extra = extra;
+    extra["idempotencyKey"] = json!(uuid::Uuid::now_v7().to_string());
+    let mut created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
+    for attempt in 1..=10 {
+        if created.status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+        created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
+    }
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.json()["booking"]["bookingId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Watch instead of polling: five hundred guests share two cores with
+    // the mesh, and a push costs nothing until the booking changes.
+    let mut events = watch(&edge, &token, &id).await;
+    let mut last = Value::Null;
+    let mut paid = false;
+    loop {
+        let seen = tokio::time::timeout(Duration::from_secs(240), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("booking {id} unfinished: {last}"));
+        match seen {
+            Seen::Booking(booking) => {
+                if booking["state"] == "BOOKING_STATE_AWAITING_PAYMENT" && !paid {
+                    let approved = pay(booking["checkoutUrl"].as_str().unwrap(), CARD_OK).await;
+                    let outage = approval == Approval::MayMeetAnOutage && approved.status == 503;
+                    assert!(approved.status == 200 || outage, "{}", approved.body);
+                    paid = true;
+                }
+                last = booking;
+            }
+            Seen::Error(error) => panic!("booking {id}'s watch failed: {error}"),
+            Seen::End => break,
+        }
+    }
+    // The stream ends once nothing but the guest moves the booking.
+    assert!(
+        matches!(
+            last["state"].as_str(),
+            Some("BOOKING_STATE_CONFIRMED" | "BOOKING_STATE_CANCELLED")
+        ),
+        "booking {id}'s watch ended at {last}"
+    );
+    last
+}

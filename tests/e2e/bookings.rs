@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use hyper::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::booking_kit::*;
 use crate::support::*;
@@ -359,64 +359,6 @@ async fn bad_bookings_are_refused_naming_the_field_before_any_saga() {
     deployment.clean_up().await;
 }
 
-/// Books and, once awaiting payment, pays at once; returns the final booking.
-async fn book_and_pay(
-    edge: String,
-    token: String,
-    room: String,
-    extra: serde_json::Value,
-) -> serde_json::Value {
-    // A burst of five hundred creates on two cores (debug build, every
-    // service in one process) may be shed with 503; a client retries under
-    // the same idempotency key, which is what the key is for.
-    let mut extra = extra;
-    extra["idempotencyKey"] = json!(uuid::Uuid::now_v7().to_string());
-    let mut created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
-    for attempt in 1..=10 {
-        if created.status != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-        created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
-    }
-    assert_eq!(created.status, 200, "{}", created.body);
-    let id = created.json()["booking"]["bookingId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // Watch instead of polling: five hundred guests share two cores with
-    // the mesh, and a push costs nothing until the booking changes.
-    let mut events = watch(&edge, &token, &id).await;
-    let mut last = Value::Null;
-    let mut paid = false;
-    loop {
-        let seen = tokio::time::timeout(Duration::from_secs(240), events.next())
-            .await
-            .unwrap_or_else(|_| panic!("booking {id} unfinished: {last}"));
-        match seen {
-            Seen::Booking(booking) => {
-                if booking["state"] == "BOOKING_STATE_AWAITING_PAYMENT" && !paid {
-                    let approved = pay(booking["checkoutUrl"].as_str().unwrap(), CARD_OK).await;
-                    assert_eq!(approved.status, 200, "{}", approved.body);
-                    paid = true;
-                }
-                last = booking;
-            }
-            Seen::Error(error) => panic!("booking {id}'s watch failed: {error}"),
-            Seen::End => break,
-        }
-    }
-    // The stream ends once nothing but the guest moves the booking.
-    assert!(
-        matches!(
-            last["state"].as_str(),
-            Some("BOOKING_STATE_CONFIRMED" | "BOOKING_STATE_CANCELLED")
-        ),
-        "booking {id}'s watch ended at {last}"
-    );
-    last
-}
-
 const GUESTS: usize = 500;
 const ROOMS: i32 = 50;
 
@@ -435,6 +377,7 @@ async fn five_hundred_guests_race_for_fifty_rooms_and_exactly_fifty_are_confirme
                 guest.clone(),
                 room.clone(),
                 json!({}),
+                Approval::MustSucceed,
             ))
         })
         .collect();

@@ -12,8 +12,11 @@
 mod auth;
 mod booking_kit;
 mod bookings;
+mod crashes;
 mod fuzz;
+mod journey;
 mod mesh;
 mod payments;
+mod pods;
 mod stays;
 mod support;

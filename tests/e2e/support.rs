@@ -3,19 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use staymesh_testkit::Process;
+pub use staymesh_testkit::{Process, free_port};
 use tokio::process::Command;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-/// A port free right now on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// One service of a deployment and the ports it was given.
 #[derive(Debug, Clone)]

@@ -154,8 +154,8 @@ pub async fn run_consumer(settings: Settings, shutdown: Shutdown) -> Result<(), 
     let Some((pool, _redis)) = connected else {
         return Ok(());
     };
-    let consumer = Consumer::new(
-        &settings.infra.kafka_brokers,
+    let consumer = Consumer::join(
+        &settings.infra,
         &settings.consumer_group,
         &[settings.events_topic.as_str()],
     )?;

@@ -50,6 +50,16 @@ pub struct InfraArgs {
     /// (`<prefix>.<domain>.events`), so deployments can share a broker.
     #[arg(long, env = "STAYMESH_KAFKA_PREFIX", default_value = "staymesh", value_parser = parse_identifier)]
     pub kafka_prefix: String,
+
+    /// This replica's static consumer-group membership (Kafka's
+    /// `group.instance.id`), e.g. its pod name; unique among a service's
+    /// replicas. A replica restarted after a crash then takes its partitions
+    /// back at once, where a dynamic member's partitions wait for the dead
+    /// member's session to time out (and Tansu 0.6 may never reassign them).
+    /// Unset: dynamic membership, which hands partitions over at once on a
+    /// clean shutdown.
+    #[arg(long, env = "STAYMESH_KAFKA_INSTANCE_ID", value_parser = parse_instance_id)]
+    pub kafka_instance_id: Option<String>,
 }
 
 impl InfraArgs {
@@ -132,6 +142,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "`{text}` has unknown unit `{unit}` (use ms, s, m, h or d)"
         )),
+    }
+}
+
+/// A Kafka group instance id: what a pod name may hold, at most 249 bytes.
+fn parse_instance_id(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 249
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` must be letters, digits, '.', '_' and '-' (at most 249)"
+        ))
     }
 }
 

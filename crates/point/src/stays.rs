@@ -21,8 +21,8 @@ pub(crate) fn topics(infra: &InfraArgs) -> Vec<String> {
 /// Joins the `point-stays` group on the booking events. An outage is
 /// retried as patiently as a saga command before the event is parked.
 pub(crate) fn consumer(infra: &InfraArgs) -> Result<Consumer, staymesh_platform::Error> {
-    Ok(Consumer::new(
-        &infra.kafka_brokers,
+    Ok(Consumer::join(
+        infra,
         &infra.consumer_group("point-stays"),
         &[&infra.events_topic("booking")],
     )?

@@ -115,7 +115,7 @@ pub async fn run(
     let group = infra.consumer_group(SERVICE);
     let topics = inputs::topics(infra);
     let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let consumer = Consumer::new(&infra.kafka_brokers, &group, &topics)?.with_retry(INPUT_RETRY);
+    let consumer = Consumer::join(infra, &group, &topics)?.with_retry(INPUT_RETRY);
     {
         let (pool, engine, shutdown) = (pool.clone(), engine.clone(), shutdown.clone());
         background.spawn(async move {

@@ -15,10 +15,9 @@ pub struct Broker {
 
 impl Broker {
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        // Not an ephemeral port: while the broker is down, an outgoing
+        // connection could take it.
+        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("staymesh-tansu-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).expect("broker dir");
         let mut broker = Self {

@@ -82,3 +82,35 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A port on 127.0.0.1 for a process the test starts later. It is taken
+/// below the kernel's ephemeral range (32768 and up), so no outgoing
+/// connection (a service's own, to Postgres or Kafka) grabs it meanwhile, and
+/// reserved by a file created exclusively, so tests running at once in
+/// other processes never pick the same one.
+pub fn free_port() -> u16 {
+    const FIRST: u16 = 10_000;
+    const COUNT: u16 = 22_000;
+    const STALE: Duration = Duration::from_secs(15 * 60);
+    let reservations = std::env::temp_dir().join("staymesh-e2e-ports");
+    std::fs::create_dir_all(&reservations).expect("port reservations directory");
+    loop {
+        // The random tail of a UUIDv7.
+        let port = FIRST + (uuid::Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        let mark = reservations.join(port.to_string());
+        let stale = std::fs::metadata(&mark)
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > STALE));
+        if stale {
+            let _ = std::fs::remove_file(&mark);
+        }
+        let reserved = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&mark)
+            .is_ok();
+        if reserved && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

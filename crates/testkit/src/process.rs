@@ -40,12 +40,7 @@ pub async fn staymesh_binary() -> PathBuf {
 /// to kill. The caller adds the service's own settings.
 pub async fn service_command(service: &Descriptor, infra: &InfraArgs) -> Command {
     let key = staymesh_platform::auth::jwt::SigningKey::generate("test").public_key();
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port().to_string())
-            .expect("free port")
-    };
+    let port = || crate::free_port().to_string();
     let name = service.env_name();
     let mut command = Command::new(staymesh_binary().await);
     command

@@ -20,11 +20,7 @@ const APPROVED: &str = "SELECT count(*) FROM payment WHERE amount < 30000 AND st
 /// `staymesh payment` on the mesh's stores and PG, reconciling every 50 ms,
 /// once it listens, with a client of its PaymentBookingService.
 async fn payment_process(mesh: &Mesh) -> (Process, PaymentBookingServiceClient<Channel>) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = staymesh_testkit::free_port();
     let mut command = staymesh_testkit::service_command(&DESCRIPTOR, mesh.infra()).await;
     command
         .env("STAYMESH_PAYMENT_PORT", port.to_string())

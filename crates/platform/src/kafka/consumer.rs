@@ -24,6 +24,7 @@ use super::dlq_topic;
 use super::envelope::{EnvelopeError, EnvelopeExt};
 use super::headers::{self, HeaderMap};
 use super::producer::Producer;
+use crate::config::InfraArgs;
 use crate::error::Error;
 use crate::shutdown::Shutdown;
 
@@ -171,9 +172,34 @@ struct Raw {
 }
 
 impl Consumer {
-    /// Joins consumer group `group_id` on `topics`, with its own producer for dead letters.
+    /// Joins consumer group `group_id` on `topics` as a dynamic member, with
+    /// its own producer for dead letters.
     pub fn new(brokers: &str, group_id: &str, topics: &[&str]) -> Result<Self, Error> {
-        let inner: StreamConsumer = ClientConfig::new()
+        Self::create(brokers, group_id, None, topics)
+    }
+
+    /// Joins consumer group `group_id` on `topics` at the deployment's
+    /// brokers, as the static member `infra.kafka_instance_id` when set.
+    pub fn join(infra: &InfraArgs, group_id: &str, topics: &[&str]) -> Result<Self, Error> {
+        Self::create(
+            &infra.kafka_brokers,
+            group_id,
+            infra.kafka_instance_id.as_deref(),
+            topics,
+        )
+    }
+
+    fn create(
+        brokers: &str,
+        group_id: &str,
+        instance_id: Option<&str>,
+        topics: &[&str],
+    ) -> Result<Self, Error> {
+        let mut config = ClientConfig::new();
+        if let Some(instance_id) = instance_id {
+            config.set("group.instance.id", instance_id);
+        }
+        let inner: StreamConsumer = config
             .set("bootstrap.servers", brokers)
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")

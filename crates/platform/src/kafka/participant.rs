@@ -88,12 +88,8 @@ impl Participant {
     /// on `<prefix>.<service>.commands` and answers into `pool`'s outbox.
     pub fn new(pool: PgPool, infra: &InfraArgs, service: &str) -> Result<Self, Error> {
         let group = infra.consumer_group(&format!("{service}-participant"));
-        let consumer = Consumer::new(
-            &infra.kafka_brokers,
-            &group,
-            &[&infra.commands_topic(service)],
-        )?
-        .with_retry(RETRY);
+        let consumer =
+            Consumer::join(infra, &group, &[&infra.commands_topic(service)])?.with_retry(RETRY);
         Ok(Self {
             consumer,
             replies: Replies {

@@ -1,0 +1,250 @@
+//! The guest's journey through the edge with every service, the sandbox PG
+//! and the edge in a process of its own: search, book with a coupon and
+//! points, watch the booking live, pay at the PG's checkout, come back
+//! confirmed, cancel, get the refund the policy quotes, and find every
+//! coupon, point and night where it started.
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use crate::booking_kit::*;
+use crate::pods::Pods;
+use crate::support::*;
+
+/// The seed's first-come-first-served event: 10% off, at most 20,000 won.
+const DEMO_EVENT: &str = "0190c0de-0000-7000-8000-00000000e001";
+
+/// Claims the demo coupon for `token` and waits until it is in the box.
+pub async fn claim_demo_coupon(edge: &str, token: &str) -> String {
+    let claimed = http(
+        Method::POST,
+        &format!("{edge}/v1/issuance-events/{DEMO_EVENT}:claim"),
+        Some(token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    let id = claimed.json()["userCoupon"]["userCouponId"]
+        .as_str()
+        .expect("a user coupon")
+        .to_owned();
+    staymesh_testkit::eventually(SAGA, "the coupon in the box", || async {
+        coupon_state(edge, token, &id).await.as_deref() == Some("USER_COUPON_STATE_AVAILABLE")
+    })
+    .await;
+    id
+}
+
+/// The state of one of the caller's coupons, if the box holds it.
+async fn coupon_state(edge: &str, token: &str, id: &str) -> Option<String> {
+    let mine = http(
+        Method::GET,
+        &format!("{edge}/v1/me/coupons"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    mine.json()["userCoupons"]
+        .as_array()?
+        .iter()
+        .find(|c| c["userCouponId"] == id)
+        .and_then(|c| c["state"].as_str().map(str::to_owned))
+}
+
+/// The saga of a booking, as the orchestrator's ListSagas shows it.
+async fn sagas_of(pods: &Pods, booking: &str) -> Vec<Value> {
+    let listed = grpcurl(&[
+        "-plaintext",
+        "-d",
+        &json!({"bookingId": booking}).to_string(),
+        &format!("127.0.0.1:{}", pods.deployment.port("saga")),
+        "staymesh.saga.v1.SagaService/ListSagas",
+    ])
+    .await;
+    let listed: Value = serde_json::from_str(&listed).expect("grpcurl JSON");
+    listed["sagas"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_guest_books_with_a_coupon_and_points_pays_cancels_and_is_refunded() {
+    let pods = Pods::start(Deployment::new().await, &[]).await;
+    let edge = pods.deployment.edge();
+    let host = login(&edge, "host@staymesh.dev", "staymesh-host-1").await;
+    let guest = login(&edge, "guest@staymesh.dev", "staymesh-guest-1").await;
+    let room = listing(&edge, &host, 2, 50_000).await;
+    let stay = in_days(20);
+
+    // Search finds the stay with its price and rooms left.
+    let found = http(
+        Method::GET,
+        &format!(
+            "{edge}/v1/search?region=%EB%B6%80%EC%82%B0&check_in={stay}&check_out={}&guests=2",
+            stay + chrono::Duration::days(2)
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let offered = found.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["rooms"].as_array().cloned().unwrap_or_default())
+        .find(|r| r["roomTypeId"] == room.as_str())
+        .unwrap_or_else(|| panic!("the room type is found: {}", found.body));
+    assert_eq!(offered["roomsLeft"], 2, "{offered}");
+
+    // Booked with the demo coupon (10%) and 3,000 points.
+    let coupon = claim_demo_coupon(&edge, &guest).await;
+    let created = book(
+        &edge,
+        &guest,
+        &room,
+        stay,
+        2,
+        json!({"userCouponId": coupon, "pointsToUse": 3000}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let booking = created.json()["booking"].clone();
+    assert_eq!(booking["state"], "BOOKING_STATE_PENDING");
+    let price = &booking["price"];
+    assert_eq!(
+        [
+            &price["price"]["amount"],
+            &price["discount"]["amount"],
+            &price["points"]["amount"],
+            &price["paidAmount"]["amount"]
+        ],
+        [
+            &json!("100000"),
+            &json!("10000"),
+            &json!("3000"),
+            &json!("87000")
+        ],
+        "{booking}"
+    );
+    let id = booking["bookingId"].as_str().unwrap().to_owned();
+
+    // Watched live: PENDING, then AWAITING_PAYMENT with the checkout URL;
+    // paid at the PG, the browser comes back through ApprovePayment and the
+    // same stream shows CONFIRMED, then ends.
+    let mut events = watch(&edge, &guest, &id).await;
+    let mut states = Vec::new();
+    loop {
+        let seen = tokio::time::timeout(SAGA, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("the watch stalled after {states:?}"));
+        match seen {
+            Seen::Booking(now) => {
+                let state = now["state"].as_str().unwrap().to_owned();
+                if states.last() != Some(&state) {
+                    states.push(state.clone());
+                }
+                if state == "BOOKING_STATE_AWAITING_PAYMENT" && states.len() <= 2 {
+                    assert_eq!(
+                        coupon_state(&edge, &guest, &coupon).await.as_deref(),
+                        Some("USER_COUPON_STATE_RESERVED")
+                    );
+                    assert_eq!(balance(&edge, &guest).await["available"], "7000");
+                    let checkout = now["checkoutUrl"].as_str().unwrap();
+                    assert!(checkout.starts_with(&pods.deployment.pg()), "{now}");
+                    let approved = pay(checkout, CARD_OK).await;
+                    assert_eq!(approved.status, 200, "{}", approved.body);
+                    assert_eq!(approved.json()["payment"]["amount"]["amount"], "87000");
+                }
+            }
+            Seen::Error(error) => panic!("the watch failed: {error}"),
+            Seen::End => break,
+        }
+    }
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("BOOKING_STATE_CONFIRMED"),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&"BOOKING_STATE_AWAITING_PAYMENT".to_owned()),
+        "{states:?}"
+    );
+    assert_eq!(
+        coupon_state(&edge, &guest, &coupon).await.as_deref(),
+        Some("USER_COUPON_STATE_REDEEMED")
+    );
+    let points = balance(&edge, &guest).await;
+    assert_eq!(
+        (&points["balance"], &points["reserved"]),
+        (&json!("7000"), &json!("0"))
+    );
+    let sagas = sagas_of(&pods, &id).await;
+    assert_eq!(sagas.len(), 1, "{sagas:?}");
+    assert_eq!(sagas[0]["state"], "SAGA_STATE_COMPLETED", "{sagas:?}");
+    let steps: Vec<&str> = sagas[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    for step in [
+        "SAGA_STEP_HOLD_NIGHTS",
+        "SAGA_STEP_RESERVE_COUPON",
+        "SAGA_STEP_RESERVE_POINTS",
+        "SAGA_STEP_CREATE_PAYMENT",
+    ] {
+        assert!(steps.contains(&step), "{step} in {steps:?}");
+    }
+
+    // Cancelled 20 days ahead: the quote says 100%, and that is refunded.
+    let quote = http(
+        Method::GET,
+        &format!("{edge}/v1/bookings/{id}/cancellation-quote"),
+        Some(&guest),
+        None,
+    )
+    .await;
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    let quote = quote.json();
+    assert_eq!(quote["refundAmount"]["amount"], "87000", "{quote}");
+    assert_eq!(quote["pointsReturned"], "3000", "{quote}");
+    let cancel = http(
+        Method::POST,
+        &format!("{edge}/v1/bookings/{id}:cancel"),
+        Some(&guest),
+        Some(json!({"reason": "일정 변경"})),
+    )
+    .await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    let cancelled = wait_state(&edge, &guest, &id, &["CANCELLED"], SAGA).await;
+    assert_eq!(
+        cancelled["refundedAmount"]["amount"], "87000",
+        "{cancelled}"
+    );
+    assert_eq!(
+        cancelled["cancelCause"], "CANCEL_CAUSE_GUEST",
+        "{cancelled}"
+    );
+    let payments = http(
+        Method::GET,
+        &format!("{edge}/v1/bookings/{id}/payments"),
+        Some(&guest),
+        None,
+    )
+    .await;
+    assert!(payments.body.contains("87000"), "{}", payments.body);
+
+    // Everything is back: the coupon (still valid), every point, both nights.
+    assert_eq!(
+        coupon_state(&edge, &guest, &coupon).await.as_deref(),
+        Some("USER_COUPON_STATE_AVAILABLE")
+    );
+    let points = balance(&edge, &guest).await;
+    assert_eq!(
+        (&points["balance"], &points["reserved"]),
+        (&json!("10000"), &json!("0"))
+    );
+    let states = reconcile(&pods.deployment).await;
+    assert_eq!(states.get("CANCELLED"), Some(&1), "{states:?}");
+    pods.stop().await;
+}
