@@ -11,13 +11,6 @@ use serde_json::json;
 use crate::booking_kit::*;
 use crate::support::*;
 
-fn field(answer: &Answer) -> String {
-    answer.json()["error"]["details"][0]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_booking_is_confirmed_when_paid_and_every_failure_releases_everything() {
     let (deployment, mut mesh) = mesh("6s").await;

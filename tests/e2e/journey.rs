@@ -11,47 +11,6 @@ use crate::booking_kit::*;
 use crate::pods::Pods;
 use crate::support::*;
 
-/// The seed's first-come-first-served event: 10% off, at most 20,000 won.
-const DEMO_EVENT: &str = "0190c0de-0000-7000-8000-00000000e001";
-
-/// Claims the demo coupon for `token` and waits until it is in the box.
-pub async fn claim_demo_coupon(edge: &str, token: &str) -> String {
-    let claimed = http(
-        Method::POST,
-        &format!("{edge}/v1/issuance-events/{DEMO_EVENT}:claim"),
-        Some(token),
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(claimed.status, 200, "{}", claimed.body);
-    let id = claimed.json()["userCoupon"]["userCouponId"]
-        .as_str()
-        .expect("a user coupon")
-        .to_owned();
-    staymesh_testkit::eventually(SAGA, "the coupon in the box", || async {
-        coupon_state(edge, token, &id).await.as_deref() == Some("USER_COUPON_STATE_AVAILABLE")
-    })
-    .await;
-    id
-}
-
-/// The state of one of the caller's coupons, if the box holds it.
-async fn coupon_state(edge: &str, token: &str, id: &str) -> Option<String> {
-    let mine = http(
-        Method::GET,
-        &format!("{edge}/v1/me/coupons"),
-        Some(token),
-        None,
-    )
-    .await;
-    assert_eq!(mine.status, 200, "{}", mine.body);
-    mine.json()["userCoupons"]
-        .as_array()?
-        .iter()
-        .find(|c| c["userCouponId"] == id)
-        .and_then(|c| c["state"].as_str().map(str::to_owned))
-}
-
 /// The saga of a booking, as the orchestrator's ListSagas shows it.
 async fn sagas_of(pods: &Pods, booking: &str) -> Vec<Value> {
     let listed = grpcurl(&[

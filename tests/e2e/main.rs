@@ -12,6 +12,7 @@
 mod auth;
 mod booking_kit;
 mod bookings;
+mod contention;
 mod crashes;
 mod fuzz;
 mod journey;
