@@ -61,6 +61,10 @@ async fn sign_up(edge: &str, admin: &str, n: usize) -> Guest {
     Guest { id, token, coupon }
 }
 
+/// A booking's id, guest, state, coupon, price, discount, points and the
+/// amount left to pay.
+type BookingRow = (String, String, String, Option<String>, i64, i64, i64, i64);
+
 #[tokio::test]
 async fn guests_racing_with_coupons_and_points_never_spend_either_twice() {
     let (deployment, mut mesh) = mesh("10m").await;
@@ -144,7 +148,7 @@ async fn guests_racing_with_coupons_and_points_never_spend_either_twice() {
 
     // Money: what the PG charged is the price less the discount and points.
     let booking_db = database(&deployment, "booking").await;
-    let rows: Vec<(String, String, String, Option<String>, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<BookingRow> = sqlx::query_as(
         "SELECT id::text, user_id::text, state, user_coupon_id::text, price, discount, points, \
          paid_amount FROM booking",
     )
@@ -220,7 +224,7 @@ async fn guests_racing_with_coupons_and_points_never_spend_either_twice() {
     .fetch_all(&accommodation)
     .await
     .unwrap();
-    let sold = confirmed.len() as i32;
+    let sold = i32::try_from(confirmed.len()).unwrap();
     assert_eq!(nights, vec![(ROOMS, 0, sold), (ROOMS, 0, sold)]);
     reconcile(&deployment).await;
     mesh.sigterm().await;

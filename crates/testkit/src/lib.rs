@@ -96,7 +96,8 @@ pub fn free_port() -> u16 {
     std::fs::create_dir_all(&reservations).expect("port reservations directory");
     loop {
         // The random tail of a UUIDv7.
-        let port = FIRST + (uuid::Uuid::now_v7().as_u128() % u128::from(COUNT)) as u16;
+        let offset = uuid::Uuid::now_v7().as_u128() % u128::from(COUNT);
+        let port = FIRST + u16::try_from(offset).expect("below COUNT");
         let mark = reservations.join(port.to_string());
         let stale = std::fs::metadata(&mark)
             .and_then(|m| m.modified())
