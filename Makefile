@@ -15,7 +15,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help up test lint down infra urls build tools bench bench-coupons bench-points bench-payments
+.PHONY: help up test lint down infra urls build tools chart bench bench-coupons bench-points bench-payments
 
 help:
 	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | down | infra | urls"
@@ -46,6 +46,13 @@ up: infra build
 test: infra
 	$(MAKE) --no-print-directory lint
 	cargo nextest run --workspace --no-fail-fast --profile $(NEXTEST_PROFILE)
+	$(MAKE) --no-print-directory chart
+
+# The Helm chart, k8s/, the alert rules, dashboards, Dockerfile and Tiltfile,
+# checked offline (helm/tests; Helm's engine through helm-python-sdk,
+# kubernetes-validate, kubectl kustomize, promtool).
+chart: tools
+	python3 -m pytest helm/tests -q -p no:cacheprovider
 
 lint: tools
 	npx --no-install buf lint

