@@ -15,10 +15,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help up test lint down infra urls build tools chart bench bench-coupons bench-points bench-payments
+.PHONY: help up test lint down infra urls build tools chart bench bench-coupons bench-points bench-payments bench-bookings
 
 help:
-	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | down | infra | urls"
+	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | bench-bookings | down | infra | urls"
 
 # Every service's ports come from the binary's one list of services.
 urls: build
@@ -79,3 +79,8 @@ bench-points:
 # The browser's return from the sandbox PG to a PAID payment, through the edge.
 bench-payments:
 	cargo run --release -p staymesh-bench -- payments
+
+# Whole bookings (create, watch, pay at the sandbox PG, CONFIRMED) through the
+# saga, against the running mesh, next to pgbench's TPC-B on the same Postgres.
+bench-bookings:
+	cargo run --release -p staymesh-bench -- bookings

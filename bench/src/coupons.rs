@@ -138,6 +138,7 @@ pub(crate) async fn run(args: CouponArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency as usize,
         connections: args.connections as usize,
         max_requests: args.claims,
+        call_timeout: load::CALL_TIMEOUT,
     };
 
     // Only echo warms up: a claim warm-up would take coupons.

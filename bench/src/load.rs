@@ -13,9 +13,8 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use tonic::Status;
 
-/// A call never waits longer than this, so a stuck server cannot stall a
-/// worker past its deadline by more than one timeout.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The call timeout of every mode but bookings: an RPC answers well within it.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One request of a scenario, made by a worker's own closure.
 pub(crate) type Call = Box<dyn FnMut() -> BoxFuture<'static, Result<(), Status>> + Send>;
@@ -35,6 +34,10 @@ pub(crate) struct Settings {
     pub(crate) connections: usize,
     /// Most measured calls per scenario; warm-up has the same budget.
     pub(crate) max_requests: u64,
+    /// A call never waits longer than this, so a stuck server cannot stall
+    /// a worker past its deadline by more than one timeout.
+    #[serde(rename = "call_timeout_secs", serialize_with = "as_secs")]
+    pub(crate) call_timeout: Duration,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -82,6 +85,7 @@ where
     let warm_budget = Arc::new(AtomicU64::new(0));
     let budget = Arc::new(AtomicU64::new(0));
     let max = settings.max_requests;
+    let call_timeout = settings.call_timeout;
 
     let mut workers = JoinSet::new();
     for worker in 0..settings.concurrency {
@@ -91,7 +95,7 @@ where
         workers.spawn(async move {
             let mut call = call;
             while Instant::now() < warm_until && warm_budget.fetch_add(1, Ordering::Relaxed) < max {
-                let _ = tokio::time::timeout(CALL_TIMEOUT, call()).await;
+                let _ = tokio::time::timeout(call_timeout, call()).await;
             }
             let mut tally = Tally::default();
             loop {
@@ -100,7 +104,7 @@ where
                     break;
                 }
                 tally.started.get_or_insert(start);
-                let outcome = tokio::time::timeout(CALL_TIMEOUT, call()).await;
+                let outcome = tokio::time::timeout(call_timeout, call()).await;
                 let took = start.elapsed();
                 let failure = match outcome {
                     Ok(Ok(())) => {
@@ -108,7 +112,7 @@ where
                         continue;
                     }
                     Ok(Err(status)) => format!("{:?}: {}", status.code(), status.message()),
-                    Err(_) => format!("no answer within {CALL_TIMEOUT:?}"),
+                    Err(_) => format!("no answer within {call_timeout:?}"),
                 };
                 tally.errors += 1;
                 tally.first_error.get_or_insert(failure);

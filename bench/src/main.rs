@@ -8,9 +8,12 @@
 //! ReservePoints+ReleasePoints next to the same echo (see `points.rs`).
 //! `staymesh-bench payments` times the browser's return from the PG to a
 //! PAID payment through the edge, next to the same echo (see `payments.rs`).
+//! `staymesh-bench bookings` books and pays whole stays through the saga,
+//! next to pgbench's TPC-B on the same Postgres (see `bookings.rs`).
 //!
 //! Load only ever goes to loopback addresses.
 
+mod bookings;
 mod claims;
 mod coupons;
 mod echo;
@@ -83,6 +86,7 @@ impl LoadArgs {
             concurrency: self.concurrency as usize,
             connections: self.connections as usize,
             max_requests: self.max_requests,
+            call_timeout: load::CALL_TIMEOUT,
         }
     }
 }
@@ -92,6 +96,7 @@ enum Mode {
     Coupons(coupons::CouponArgs),
     Points(points::PointArgs),
     Payments(payments::PaymentArgs),
+    Bookings(bookings::BookingArgs),
 }
 
 /// One row of the results.
@@ -121,6 +126,7 @@ async fn main() -> ExitCode {
         Some(Mode::Coupons(coupon_args)) => coupons::run(coupon_args).await,
         Some(Mode::Points(point_args)) => points::run(point_args).await,
         Some(Mode::Payments(payment_args)) => payments::run(payment_args).await,
+        Some(Mode::Bookings(booking_args)) => bookings::run(booking_args).await,
         None => run(args).await,
     };
     match outcome {
