@@ -7,6 +7,7 @@ use staymesh_proto::accommodation as pb;
 use staymesh_proto::accommodation::accommodation_service_server::AccommodationService;
 use tonic::Request;
 
+use crate::index::Index;
 use crate::lowest_price::LowestPrices;
 
 /// Shared state of the service's handlers.
@@ -14,6 +15,7 @@ use crate::lowest_price::LowestPrices;
 pub struct Accommodation {
     pub(crate) pool: PgPool,
     pub(crate) prices: LowestPrices,
+    pub(crate) index: std::sync::Arc<Index>,
 }
 
 #[tonic::async_trait]

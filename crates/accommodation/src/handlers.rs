@@ -20,9 +20,15 @@ use crate::search;
 use crate::time_sale;
 
 impl Accommodation {
-    /// Invalidates the cached lowest price; a failure is logged, not returned,
-    /// because the change itself has committed.
-    async fn prices_changed(&self, property_id: uuid::Uuid) {
+    /// After a change to a listing has committed: invalidates its cached
+    /// lowest price and reads it into this replica's search index, so the
+    /// caller reads back what it wrote (other replicas follow through the
+    /// notification). Failures are logged, not returned, because the change
+    /// itself has committed; the notification still reaches the index.
+    async fn listing_changed(&self, property_id: uuid::Uuid) {
+        if let Err(error) = self.index.reload_properties(&[property_id]).await {
+            tracing::error!(%error, %property_id, "search index refresh failed");
+        }
         for attempt in 1..=3 {
             match self.prices.invalidate(property_id).await {
                 Ok(()) => return,
@@ -33,17 +39,36 @@ impl Accommodation {
         }
     }
 
+    /// After a hold, confirm or release has committed: reads its nights
+    /// into this replica's index, so a search through this replica right
+    /// after sees it (others follow through the notification).
+    async fn nights_changed(&self, hold: &pb::Hold) {
+        let mut v = FieldViolations::new();
+        let room_type = convert::id(&hold.room_type_id, "room_type_id", &mut v);
+        let first = convert::date(hold.check_in.as_ref(), "check_in", &mut v);
+        let end = convert::date(hold.check_out.as_ref(), "check_out", &mut v);
+        // A release that came before its hold names no nights.
+        let (Some(room_type), Some(first), Some(end)) = (room_type, first, end) else {
+            return;
+        };
+        let last = end - chrono::Duration::days(1);
+        if let Err(error) = self.index.refresh_nights(room_type, first, last).await {
+            tracing::error!(%error, %room_type, "search index refresh failed");
+        }
+    }
+
     pub(crate) async fn create_property(
         &self,
         request: Request<pb::CreatePropertyRequest>,
     ) -> Result<pb::CreatePropertyResponse> {
         let caller = require_role(&request, &[Role::Host])?;
         let fields = catalog::property_fields(request.get_ref().property.as_ref(), true)?;
-        catalog::create_property(&self.pool, &caller.user_id, fields)
-            .await
-            .map(|property| pb::CreatePropertyResponse {
-                property: Some(property),
-            })
+        let property = catalog::create_property(&self.pool, &caller.user_id, fields).await?;
+        self.listing_changed(require_id(&property.property_id, "property_id")?)
+            .await;
+        Ok(pb::CreatePropertyResponse {
+            property: Some(property),
+        })
     }
 
     pub(crate) async fn update_property(
@@ -53,11 +78,11 @@ impl Accommodation {
         let caller = require_role(&request, &[Role::Host])?;
         let id = require_id(&request.get_ref().property_id, "property_id")?;
         let fields = catalog::property_fields(request.get_ref().property.as_ref(), false)?;
-        catalog::update_property(&self.pool, &caller, id, fields)
-            .await
-            .map(|property| pb::UpdatePropertyResponse {
-                property: Some(property),
-            })
+        let property = catalog::update_property(&self.pool, &caller, id, fields).await?;
+        self.listing_changed(id).await;
+        Ok(pb::UpdatePropertyResponse {
+            property: Some(property),
+        })
     }
 
     pub(crate) async fn get_property(
@@ -65,11 +90,19 @@ impl Accommodation {
         request: Request<pb::GetPropertyRequest>,
     ) -> Result<pb::GetPropertyResponse> {
         let id = require_id(&request.get_ref().property_id, "property_id")?;
-        catalog::get_property(&self.pool, id)
-            .await
-            .map(|property| pb::GetPropertyResponse {
-                property: Some(property),
-            })
+        // From the index; a property it has not seen yet (created on another
+        // replica a moment ago) from Postgres.
+        let indexed = self
+            .index
+            .snapshot()
+            .and_then(|s| s.listing(id).map(|l| pb::Property::clone(&l.property)));
+        let property = match indexed {
+            Some(property) => property,
+            None => catalog::get_property(&self.pool, id).await?,
+        };
+        Ok(pb::GetPropertyResponse {
+            property: Some(property),
+        })
     }
 
     pub(crate) async fn list_host_properties(
@@ -98,11 +131,11 @@ impl Accommodation {
         let caller = require_role(&request, &[Role::Host])?;
         let property_id = require_id(&request.get_ref().property_id, "property_id")?;
         let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
-        catalog::create_room_type(&self.pool, &caller, property_id, fields)
-            .await
-            .map(|room_type| pb::CreateRoomTypeResponse {
-                room_type: Some(room_type),
-            })
+        let room_type = catalog::create_room_type(&self.pool, &caller, property_id, fields).await?;
+        self.listing_changed(property_id).await;
+        Ok(pb::CreateRoomTypeResponse {
+            room_type: Some(room_type),
+        })
     }
 
     pub(crate) async fn update_room_type(
@@ -112,11 +145,12 @@ impl Accommodation {
         let caller = require_role(&request, &[Role::Host])?;
         let id = require_id(&request.get_ref().room_type_id, "room_type_id")?;
         let fields = catalog::room_type_fields(request.get_ref().room_type.as_ref())?;
-        catalog::update_room_type(&self.pool, &caller, id, fields)
-            .await
-            .map(|room_type| pb::UpdateRoomTypeResponse {
-                room_type: Some(room_type),
-            })
+        let room_type = catalog::update_room_type(&self.pool, &caller, id, fields).await?;
+        self.listing_changed(require_id(&room_type.property_id, "property_id")?)
+            .await;
+        Ok(pb::UpdateRoomTypeResponse {
+            room_type: Some(room_type),
+        })
     }
 
     pub(crate) async fn set_calendar(
@@ -155,7 +189,7 @@ impl Accommodation {
             closed: r.closed,
         };
         let updated = calendar::set_nights(&self.pool, room_type_id, nights, settings).await?;
-        self.prices_changed(room.property_id).await;
+        self.listing_changed(room.property_id).await;
         Ok(pb::SetCalendarResponse {
             // At most MAX_CALENDAR_NIGHTS nights of one room type.
             nights_updated: i32::try_from(updated).unwrap_or(i32::MAX),
@@ -191,7 +225,13 @@ impl Accommodation {
         request: Request<pb::SearchAvailabilityRequest>,
     ) -> Result<pb::SearchAvailabilityResponse> {
         let query = search_query(request.get_ref())?;
-        let (results, more) = search::search(&self.pool, &query).await?;
+        let snapshot = self.index.snapshot().ok_or_else(|| {
+            Error::Infra(staymesh_platform::Error::Dependency {
+                service: crate::SERVICE,
+                status: tonic::Status::unavailable("the search index is still being built"),
+            })
+        })?;
+        let (results, more) = search::search(&snapshot, &query, chrono::Utc::now());
         let next_page_token = if more {
             convert::page_token(query.offset + query.limit)
         } else {
@@ -245,7 +285,7 @@ impl Accommodation {
             ends_at,
         };
         let created = time_sale::create(&self.pool, sale).await?;
-        self.prices_changed(property_id).await;
+        self.listing_changed(property_id).await;
         Ok(pb::CreateTimeSaleResponse {
             time_sale: Some(created),
         })
@@ -260,7 +300,7 @@ impl Accommodation {
         let property_id = time_sale::property_of(&self.pool, id).await?;
         catalog::ensure_owner(&self.pool, &caller, property_id).await?;
         let ended = time_sale::end(&self.pool, id).await?;
-        self.prices_changed(property_id).await;
+        self.listing_changed(property_id).await;
         Ok(pb::EndTimeSaleResponse {
             time_sale: Some(ended),
         })
@@ -291,6 +331,7 @@ impl Accommodation {
             r.rooms,
         )?;
         let hold = inventory::hold(&self.pool, &hold).await?;
+        self.nights_changed(&hold).await;
         Ok(pb::HoldNightsResponse { hold: Some(hold) })
     }
 
@@ -300,6 +341,7 @@ impl Accommodation {
     ) -> Result<pb::ConfirmHoldResponse> {
         let booking_id = require_id(&request.get_ref().booking_id, "booking_id")?;
         let hold = inventory::confirm(&self.pool, booking_id).await?;
+        self.nights_changed(&hold).await;
         Ok(pb::ConfirmHoldResponse { hold: Some(hold) })
     }
 
@@ -309,6 +351,7 @@ impl Accommodation {
     ) -> Result<pb::ReleaseHoldResponse> {
         let booking_id = require_id(&request.get_ref().booking_id, "booking_id")?;
         let hold = inventory::release(&self.pool, booking_id).await?;
+        self.nights_changed(&hold).await;
         Ok(pb::ReleaseHoldResponse { hold: Some(hold) })
     }
 

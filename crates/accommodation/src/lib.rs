@@ -12,16 +12,19 @@ mod catalog;
 mod commands;
 mod convert;
 mod handlers;
+mod index;
 mod inventory;
 mod inventory_api;
 mod lowest_price;
 mod quote;
 mod search;
 pub mod seed;
+pub mod terms;
 mod time_sale;
 
 use std::sync::Arc;
 
+use index::Index;
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::participant::Participant;
@@ -107,15 +110,31 @@ pub async fn run(
     ));
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
+    // The search index builds while the server answers NOT_SERVING.
+    let index = Index::new(pool.clone());
+    background.spawn(index::follow(index.clone(), shutdown.clone()));
     let service = Accommodation {
         pool: pool.clone(),
         prices: LowestPrices::new(redis.clone(), settings.redis_prefix.clone()),
+        index: index.clone(),
     };
     let served = GrpcServer::new(SERVICE, &settings.server)
         .add_service(AccommodationServiceServer::new(service.clone()))
         .add_service(InventoryServiceServer::new(service))
         .with_token_verifier(settings.token_verifier.clone())
-        .with_stores_readiness(pool, redis)
+        .with_readiness(move || {
+            let (pool, redis, index) = (pool.clone(), redis.clone(), index.clone());
+            async move {
+                staymesh_platform::stores::ping(&pool, &redis).await?;
+                if index.is_ready() {
+                    Ok(())
+                } else {
+                    Err(staymesh_platform::Error::Config(
+                        "the search index is still being built".into(),
+                    ))
+                }
+            }
+        })
         .serve(listener, shutdown.clone())
         .await;
     staymesh_platform::shutdown::stop_background(SERVICE, &shutdown, &mut background).await;

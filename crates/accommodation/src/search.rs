@@ -1,15 +1,17 @@
-//! Availability search: one SQL statement finds the room types free on every
-//! night of the stay, prices them (time sales and extra guests included),
-//! filters, ranks and pages the properties. The statement text is assembled
-//! from the filters actually given, so each shape gets its own prepared plan
-//! and the trigram indexes are used for keywords.
+//! Availability search over the in-memory index: find the listings the
+//! region and keyword terms allow (through the postings, confirmed by
+//! substring), keep the room types free on every night of the stay, price
+//! them (time sales and extra guests included), filter by price, rank and
+//! page. Everything reads one snapshot, so a page is consistent.
 
-use sqlx::PgPool;
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
 use staymesh_proto::accommodation as pb;
-use uuid::Uuid;
 
 use crate::convert::{Nights, money};
-use staymesh_platform::rpc::Result;
+use crate::index::{Listing, Room, Snapshot, day_number, intersect, union};
+use crate::terms::{self, Term};
 
 /// A validated search.
 #[derive(Debug, Clone)]
@@ -25,187 +27,236 @@ pub(crate) struct Query {
     pub(crate) offset: i64,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    property_id: Uuid,
-    name: String,
-    region: String,
-    address: String,
-    thumbnail: Option<String>,
-    rating: f64,
-    review_count: i32,
-    lowest: i64,
-    room_type_id: Uuid,
-    room_name: String,
-    max_occupancy: i32,
-    rooms_left: i32,
-    total_price: i64,
-}
+/// Field weights of keyword relevance: name > region and address > description.
+const NAME: u32 = 3;
+const PLACE: u32 = 2;
+const DESCRIPTION: u32 = 1;
 
-/// The properties whose name, region or description match `keyword`, found
-/// through the trigram indexes. The planner, pricing a trigram comparison like
-/// an integer one, prefers scanning every property's description (~13 ms on
-/// the demo data) to the three index scans (~1.5 ms), so the look-up runs on
-/// its own with sequential scans switched off for just this statement.
-async fn keyword_matches(pool: &PgPool, keyword: &str) -> Result<Vec<Uuid>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL enable_seqscan = off")
-        .execute(&mut *tx)
-        .await?;
-    let ids = sqlx::query_scalar(
-        "SELECT id FROM property WHERE $1 <% name OR $1 <% region OR $1 <% description",
-    )
-    .bind(keyword)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(ids)
+/// One fitting listing, before paging: what ranking needs, nothing more,
+/// so the thousands of hits a broad search finds cost no allocation each.
+struct Hit<'a> {
+    listing: &'a Listing,
+    relevance: u32,
+    lowest: i64,
 }
 
 /// One page of results, and whether another follows.
-pub(crate) async fn search(pool: &PgPool, q: &Query) -> Result<(Vec<pb::SearchResult>, bool)> {
-    let matches = match &q.keyword {
-        Some(keyword) => {
-            let ids = keyword_matches(pool, keyword).await?;
-            if ids.is_empty() {
-                return Ok((Vec::new(), false));
-            }
-            Some(ids)
-        }
-        None => None,
-    };
-    let sql = statement(q);
-    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(q.stay.start)
-        .bind(q.stay.end)
-        .bind(q.stay.count())
-        .bind(q.guests)
-        .bind(q.limit + 1)
-        .bind(q.offset);
-    if let Some(region) = &q.region {
-        query = query.bind(region);
-    }
-    if let (Some(keyword), Some(ids)) = (&q.keyword, &matches) {
-        query = query.bind(keyword).bind(ids);
-    }
-    if let Some(min) = q.min_price {
-        query = query.bind(min);
-    }
-    if let Some(max) = q.max_price {
-        query = query.bind(max);
-    }
-    let rows = query.fetch_all(pool).await?;
-
-    let mut results: Vec<pb::SearchResult> = Vec::new();
-    for row in rows {
-        let room = pb::AvailableRoom {
-            room_type_id: row.room_type_id.to_string(),
-            name: row.room_name,
-            max_occupancy: row.max_occupancy,
-            rooms_left: row.rooms_left,
-            total_price: Some(money(row.total_price)),
-        };
-        let id = row.property_id.to_string();
-        match results.last_mut() {
-            Some(last) if last.property_id == id => last.rooms.push(room),
-            _ => results.push(pb::SearchResult {
-                property_id: id,
-                name: row.name,
-                region: row.region,
-                address: row.address,
-                thumbnail_url: row.thumbnail.unwrap_or_default(),
-                rating: row.rating,
-                review_count: row.review_count,
-                lowest_total_price: Some(money(row.lowest)),
-                rooms: vec![room],
-            }),
-        }
-    }
-    // limit is a page size, 1 to 100.
+pub(crate) fn search(
+    snapshot: &Snapshot,
+    q: &Query,
+    now: DateTime<Utc>,
+) -> (Vec<pb::SearchResult>, bool) {
+    let keyword = q.keyword.as_deref().map(terms::terms).unwrap_or_default();
+    let region = q.region.as_deref().map(terms::term);
+    let positions: Vec<u32> = candidates(snapshot, region.as_ref(), &keyword)
+        .unwrap_or_else(|| (0..u32::try_from(snapshot.listings.len()).unwrap_or(0)).collect());
+    let listing = |p: u32| snapshot.listings.get(usize::try_from(p).ok()?);
+    let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
-    let more = results.len() > limit;
-    results.truncate(limit);
-    Ok((results, more))
+    // One more than the page, to know whether another page follows.
+    let wanted = offset.saturating_add(limit).saturating_add(1);
+    let stay = Stay::of(q);
+    let mut hits: Vec<Hit<'_>> = Vec::new();
+    match q.sort {
+        pb::SearchSort::PriceAsc | pb::SearchSort::PriceDesc => {
+            // The order depends on the stay: price every matching listing.
+            for p in positions {
+                let Some(listing) = listing(p) else { continue };
+                let Some(relevance) = matches(listing, region.as_ref(), &keyword) else {
+                    continue;
+                };
+                if let Some(lowest) = rooms(listing, q, stay, now).map(|r| r.2).min() {
+                    hits.push(Hit {
+                        listing,
+                        relevance,
+                        lowest,
+                    });
+                }
+            }
+            let end = wanted.min(hits.len());
+            if end > 0 && end < hits.len() {
+                hits.select_nth_unstable_by(end - 1, |a, b| order(q.sort, a, b));
+                hits.truncate(end);
+            }
+            hits.sort_unstable_by(|a, b| order(q.sort, a, b));
+        }
+        pb::SearchSort::Rating | pb::SearchSort::Relevance | pb::SearchSort::Unspecified => {
+            // The order is the listing's own: sort the matches by it, then
+            // price them in that order until the page (and one more) is full.
+            let by_rating = q.sort == pb::SearchSort::Rating;
+            let ranks = if by_rating {
+                &snapshot.rating_rank
+            } else {
+                &snapshot.relevance_rank
+            };
+            let mut ranked: Vec<(u32, u32, u32)> = positions
+                .into_iter()
+                .filter_map(|p| {
+                    let relevance = matches(listing(p)?, region.as_ref(), &keyword)?;
+                    let rank = *ranks.get(usize::try_from(p).ok()?)?;
+                    Some((if by_rating { 0 } else { relevance }, rank, p))
+                })
+                .collect();
+            ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (relevance, _, p) in ranked {
+                let Some(listing) = listing(p) else { continue };
+                if let Some(lowest) = rooms(listing, q, stay, now).map(|r| r.2).min() {
+                    hits.push(Hit {
+                        listing,
+                        relevance,
+                        lowest,
+                    });
+                    if hits.len() == wanted {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let more = hits.len() == wanted;
+    let page = hits
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|hit| result(hit, q, stay, now))
+        .collect();
+    (page, more)
 }
 
-/// Builds the statement. Fixed parameters: $1 check-in, $2 check-out,
-/// $3 nights, $4 guests, $5 limit (+1 to see a next page), $6 offset; then
-/// region, keyword (then the ids of the properties it matches), min and max
-/// price in that order when present.
-fn statement(q: &Query) -> String {
-    let mut next = 7;
-    let mut param = || {
-        let p = format!("${next}");
-        next += 1;
-        p
-    };
-    let mut candidate_filters = vec!["rt.max_occupancy >= $4".to_owned()];
-    if q.region.is_some() {
-        candidate_filters.push(format!("p.region = {}", param()));
-    }
-    let relevance = match q.keyword {
-        Some(_) => {
-            let kw = param();
-            let matching = param();
-            candidate_filters.push(format!("p.id = ANY({matching})"));
-            // Name matches outrank region matches, which outrank description matches.
-            format!(
-                "greatest(3 * word_similarity({kw}, p.name), \
-                 2 * word_similarity({kw}, p.region), word_similarity({kw}, p.description))"
-            )
+/// The stay in the index's terms: its first night's day number and length.
+#[derive(Debug, Clone, Copy)]
+struct Stay {
+    start: i32,
+    nights: usize,
+}
+
+impl Stay {
+    fn of(q: &Query) -> Stay {
+        Stay {
+            start: day_number(q.stay.start),
+            nights: usize::try_from(q.stay.count()).unwrap_or(0),
         }
-        None => "0::real".to_owned(),
-    };
-    let mut price_filters = vec!["true".to_owned()];
-    if q.min_price.is_some() {
-        price_filters.push(format!("total_price >= {}", param()));
     }
-    if q.max_price.is_some() {
-        price_filters.push(format!("total_price <= {}", param()));
+}
+
+/// A hit as the guest sees it, with its fitting rooms cheapest first.
+fn result(hit: &Hit<'_>, q: &Query, stay: Stay, now: DateTime<Utc>) -> pb::SearchResult {
+    let listing = hit.listing;
+    let mut rooms: Vec<(&Room, i32, i64)> = rooms(listing, q, stay, now).collect();
+    rooms.sort_unstable_by(|a, b| a.2.cmp(&b.2).then(a.0.id.cmp(&b.0.id)));
+    let p = &listing.property;
+    pb::SearchResult {
+        property_id: p.property_id.clone(),
+        name: p.name.clone(),
+        region: p.region.clone(),
+        address: p.address.clone(),
+        thumbnail_url: p.image_urls.first().cloned().unwrap_or_default(),
+        rating: p.rating,
+        review_count: p.review_count,
+        lowest_total_price: Some(money(hit.lowest)),
+        rooms: rooms
+            .into_iter()
+            .map(|(room, left, total)| pb::AvailableRoom {
+                room_type_id: room.id.to_string(),
+                name: room.name.clone(),
+                max_occupancy: room.max_occupancy,
+                rooms_left: left,
+                total_price: Some(money(total)),
+            })
+            .collect(),
     }
-    let order = match q.sort {
-        pb::SearchSort::PriceAsc => "min(total_price) ASC, property_id",
-        pb::SearchSort::PriceDesc => "min(total_price) DESC, property_id",
-        pb::SearchSort::Rating => "max(rating) DESC, max(review_count) DESC, property_id",
-        pb::SearchSort::Relevance | pb::SearchSort::Unspecified => {
-            "max(relevance) DESC, max(rating) DESC, property_id"
+}
+
+/// The positions the region and keyword allow (sorted), through the
+/// postings; `None` when nothing narrows the search.
+fn candidates(snapshot: &Snapshot, region: Option<&Term>, keyword: &[Term]) -> Option<Vec<u32>> {
+    let mut result: Option<Vec<u32>> = None;
+    for term in region.into_iter().chain(keyword) {
+        let mut of_term: Option<Vec<u32>> = Some(Vec::new());
+        for spelling in &term.spellings {
+            match (snapshot.text.candidates(spelling), &of_term) {
+                (Some(found), Some(so_far)) => of_term = Some(union(so_far, &found)),
+                // A spelling the postings cannot narrow: this term cannot either.
+                _ => of_term = None,
+            }
         }
-    };
-    format!(
-        "WITH candidate AS ( \
-           SELECT rt.id AS room_type_id, rt.name AS room_name, rt.max_occupancy, \
-                  rt.base_occupancy, rt.extra_guest_fee, p.id AS property_id, p.name, \
-                  p.region, p.address, p.image_urls[1] AS thumbnail, p.rating, \
-                  p.review_count, {relevance} AS relevance, \
-                  active_sale_percent(rt.id, now()) AS sale_percent \
-           FROM property p JOIN room_type rt ON rt.property_id = p.id \
-           WHERE {candidate_filters} \
-         ), stay AS ( \
-           SELECT n.room_type_id, min(n.total - n.held - n.sold) AS rooms_left, \
-                  sum(sale_price(n.price, c.sale_percent)) AS nights_price \
-           FROM candidate c JOIN night n ON n.room_type_id = c.room_type_id \
-           WHERE n.night >= $1 AND n.night < $2 AND NOT n.closed \
-             AND n.total - n.held - n.sold > 0 \
-           GROUP BY n.room_type_id HAVING count(*) = $3 \
-         ), room AS ( \
-           SELECT * FROM ( \
-             SELECT c.*, s.rooms_left, (s.nights_price \
-                    + greatest(0, $4 - c.base_occupancy) * c.extra_guest_fee * $3)::bigint \
-                    AS total_price \
-             FROM candidate c JOIN stay s USING (room_type_id) \
-           ) priced WHERE {price_filters} \
-         ), page AS ( \
-           SELECT property_id, min(total_price) AS lowest, \
-                  row_number() OVER (ORDER BY {order}) AS position \
-           FROM room GROUP BY property_id \
-           ORDER BY {order} LIMIT $5 OFFSET $6 \
-         ) \
-         SELECT r.property_id, r.name, r.region, r.address, r.thumbnail, r.rating, \
-                r.review_count, page.lowest, r.room_type_id, r.room_name, r.max_occupancy, \
-                r.rooms_left, r.total_price \
-         FROM room r JOIN page USING (property_id) \
-         ORDER BY page.position, r.total_price, r.room_type_id",
-        candidate_filters = candidate_filters.join(" AND "),
-        price_filters = price_filters.join(" AND "),
-    )
+        if let Some(found) = of_term {
+            result = Some(match result {
+                Some(so_far) => intersect(&so_far, &found),
+                None => found,
+            });
+        }
+    }
+    result
+}
+
+/// The listing's keyword relevance, when the region and every keyword
+/// term match it.
+fn matches(listing: &Listing, region: Option<&Term>, keyword: &[Term]) -> Option<u32> {
+    if let Some(region) = region {
+        let exact = region.spellings.contains(&listing.region);
+        if !exact && !region.matches(&listing.address) {
+            return None;
+        }
+    }
+    let mut relevance = 0;
+    for term in keyword {
+        relevance += if term.matches(&listing.name) {
+            NAME
+        } else if term.matches(&listing.region) || term.matches(&listing.address) {
+            PLACE
+        } else if term.matches(&listing.description) {
+            DESCRIPTION
+        } else {
+            return None;
+        };
+    }
+    Some(relevance)
+}
+
+/// The listing's room types that fit the stay, guests and price bounds,
+/// with their rooms left and total price.
+fn rooms<'a>(
+    listing: &'a Listing,
+    q: &'a Query,
+    stay: Stay,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = (&'a Room, i32, i64)> + 'a {
+    let count = stay.nights;
+    listing
+        .rooms
+        .iter()
+        .filter(move |room| room.max_occupancy >= q.guests)
+        .filter_map(move |room| {
+            let (left, from) = room.nights.stay(stay.start, count)?;
+            let percent = listing.sale_percent(room.id, now);
+            let nights: i64 = (from..from + count)
+                .map(|i| room.nights.prices.get(i) * (100 - percent) / 100)
+                .sum();
+            let extra = i64::from((q.guests - room.base_occupancy).max(0));
+            let total = nights + extra * room.extra_guest_fee * q.stay.count();
+            let in_bounds = q.min_price.is_none_or(|min| total >= min)
+                && q.max_price.is_none_or(|max| total <= max);
+            in_bounds.then_some((room.as_ref(), left, total))
+        })
+}
+
+/// The order of the four sorts; ties fall to the property id.
+fn order(sort: pb::SearchSort, a: &Hit<'_>, b: &Hit<'_>) -> Ordering {
+    let (pa, pb_) = (&a.listing.property, &b.listing.property);
+    let by_id = || a.listing.id.cmp(&b.listing.id);
+    match sort {
+        pb::SearchSort::PriceAsc => a.lowest.cmp(&b.lowest).then_with(by_id),
+        pb::SearchSort::PriceDesc => b.lowest.cmp(&a.lowest).then_with(by_id),
+        pb::SearchSort::Rating => pb_
+            .rating
+            .total_cmp(&pa.rating)
+            .then(pb_.review_count.cmp(&pa.review_count))
+            .then_with(by_id),
+        pb::SearchSort::Relevance | pb::SearchSort::Unspecified => b
+            .relevance
+            .cmp(&a.relevance)
+            .then(pb_.rating.total_cmp(&pa.rating))
+            .then_with(by_id),
+    }
 }

@@ -2,8 +2,10 @@
 //! caller's trace through W3C `traceparent`), and Prometheus metrics per RPC
 //! (request count by status code, latency histogram).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -16,12 +18,16 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 #[derive(Debug, Clone)]
 pub struct RpcTelemetryLayer {
     service: &'static str,
+    methods: Methods,
 }
 
 impl RpcTelemetryLayer {
     /// `service` labels the metrics, e.g. "accommodation".
     pub fn new(service: &'static str) -> Self {
-        Self { service }
+        Self {
+            service,
+            methods: Methods::default(),
+        }
     }
 }
 
@@ -32,6 +38,7 @@ impl<S> Layer<S> for RpcTelemetryLayer {
         RpcTelemetry {
             inner,
             service: self.service,
+            methods: self.methods.clone(),
         }
     }
 }
@@ -41,6 +48,60 @@ impl<S> Layer<S> for RpcTelemetryLayer {
 pub struct RpcTelemetry<S> {
     inner: S,
     service: &'static str,
+    methods: Methods,
+}
+
+/// The metric handles of one method, looked up once: building a labelled
+/// key and finding it in the registry five times per request cost the
+/// fastest RPCs a tenth of their throughput.
+#[derive(Debug)]
+struct MethodMetrics {
+    started: metrics::Counter,
+    in_flight: metrics::Gauge,
+    ok: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+impl MethodMetrics {
+    fn new(service: &'static str, method: &str) -> Self {
+        let label = || method.to_owned();
+        Self {
+            started: metrics::counter!("grpc_server_requests_started_total",
+                "service" => service, "method" => label()),
+            in_flight: metrics::gauge!("grpc_server_requests_in_flight",
+                "service" => service, "method" => label()),
+            ok: metrics::counter!("grpc_server_requests_total",
+                "service" => service, "method" => label(), "code" => "Ok"),
+            duration: metrics::histogram!("grpc_server_request_duration_seconds",
+                "service" => service, "method" => label()),
+        }
+    }
+}
+
+/// Handles by method path, shared by every connection of a server.
+#[derive(Debug, Clone, Default)]
+struct Methods(Arc<RwLock<HashMap<String, Arc<MethodMetrics>>>>);
+
+/// Paths remembered at most: the services' own methods fit many times
+/// over; a client inventing paths gets fresh handles instead of growing
+/// the map.
+const MAX_METHODS: usize = 512;
+
+impl Methods {
+    fn get(&self, service: &'static str, method: &str) -> Arc<MethodMetrics> {
+        if let Ok(known) = self.0.read()
+            && let Some(found) = known.get(method)
+        {
+            return Arc::clone(found);
+        }
+        let made = Arc::new(MethodMetrics::new(service, method));
+        if let Ok(mut known) = self.0.write()
+            && known.len() < MAX_METHODS
+        {
+            known.insert(method.to_owned(), Arc::clone(&made));
+        }
+        made
+    }
 }
 
 impl<S, B, RB> Service<http::Request<B>> for RpcTelemetry<S>
@@ -75,12 +136,11 @@ where
         }
         let service = self.service;
         let started = Instant::now();
+        let handles = self.methods.get(service, &method);
         // Started and in flight: what a drain waits for, and what an
         // autoscaler or an operator reads as load.
-        metrics::counter!("grpc_server_requests_started_total",
-            "service" => service, "method" => method.clone())
-        .increment(1);
-        let in_flight = InFlight::start(service, method.clone());
+        handles.started.increment(1);
+        let in_flight = InFlight::start(Arc::clone(&handles));
         let future = self.inner.call(request);
         Box::pin(
             async move {
@@ -112,18 +172,18 @@ where
                     _ => tracing::debug!(?code, "rpc refused"),
                 }
                 let elapsed = started.elapsed().as_secs_f64();
-                let code_label = format!("{code:?}");
-                metrics::counter!("grpc_server_requests_total",
-                    "service" => service, "method" => method.clone(), "code" => code_label)
-                .increment(1);
-                if code != tonic::Code::Ok {
+                if code == tonic::Code::Ok {
+                    handles.ok.increment(1);
+                } else {
+                    metrics::counter!("grpc_server_requests_total",
+                        "service" => service, "method" => method.clone(),
+                        "code" => format!("{code:?}"))
+                    .increment(1);
                     metrics::counter!("grpc_server_errors_total",
-                        "service" => service, "method" => method.clone())
+                        "service" => service, "method" => method)
                     .increment(1);
                 }
-                metrics::histogram!("grpc_server_request_duration_seconds",
-                    "service" => service, "method" => method)
-                .record(elapsed);
+                handles.duration.record(elapsed);
                 result
             }
             .instrument(span),
@@ -133,25 +193,18 @@ where
 
 /// One RPC in `grpc_server_requests_in_flight`, until dropped (also when the
 /// request is cancelled).
-struct InFlight {
-    service: &'static str,
-    method: String,
-}
+struct InFlight(Arc<MethodMetrics>);
 
 impl InFlight {
-    fn start(service: &'static str, method: String) -> Self {
-        metrics::gauge!("grpc_server_requests_in_flight",
-            "service" => service, "method" => method.clone())
-        .increment(1.0);
-        Self { service, method }
+    fn start(handles: Arc<MethodMetrics>) -> Self {
+        handles.in_flight.increment(1.0);
+        Self(handles)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!("grpc_server_requests_in_flight",
-            "service" => self.service, "method" => std::mem::take(&mut self.method))
-        .decrement(1.0);
+        self.0.in_flight.decrement(1.0);
     }
 }
 

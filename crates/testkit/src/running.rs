@@ -140,6 +140,16 @@ impl<E: std::fmt::Debug + Send + 'static> Running<E> {
     /// Stops the service (panicking with its error if it failed) and drops
     /// its database.
     pub async fn stop(self) {
+        let (infra, service) = (self.infra.clone(), self.service);
+        self.stop_replica().await;
+        staymesh_platform::db::drop_database(&infra.postgres_url, &infra.database_for(service))
+            .await
+            .expect("drop test database");
+    }
+
+    /// Stops the service (panicking with its error if it failed) and leaves
+    /// its database to the other replicas that share it.
+    pub async fn stop_replica(self) {
         self.pool.close().await;
         self.shutdown.trigger();
         match self.server.await {
@@ -147,11 +157,5 @@ impl<E: std::fmt::Debug + Send + 'static> Running<E> {
             Ok(Err(error)) => panic!("{} failed: {error:?}", self.service),
             Err(panic) => panic!("{} panicked: {panic:?}", self.service),
         }
-        staymesh_platform::db::drop_database(
-            &self.infra.postgres_url,
-            &self.infra.database_for(self.service),
-        )
-        .await
-        .expect("drop test database");
     }
 }

@@ -34,6 +34,15 @@ pub struct App {
 pub async fn spawn() -> App {
     let (mut infra, server) = staymesh_testkit::stores();
     infra.postgres_pool = 40;
+    spawn_on(infra, server).await
+}
+
+/// The service on these stores: a fresh deployment, or one more replica of
+/// a running one (the same database, Redis and Kafka prefixes).
+async fn spawn_on(
+    infra: staymesh_platform::InfraArgs,
+    server: staymesh_platform::ServerArgs,
+) -> App {
     let redis_prefix = infra.redis_prefix_for(SERVICE);
     let settings = Settings {
         infra: infra.clone(),
@@ -66,12 +75,94 @@ impl App {
         self.running.stop().await;
     }
 
+    /// Waits until this replica's search index has applied every change
+    /// committed before the call: a sentinel listing (bookable only on a
+    /// night no test searches) is renamed, and search, which reads only the
+    /// index, must find it by its new name. Notifications are applied in
+    /// commit order, so everything before the rename is in too.
+    pub async fn caught_up(&mut self) {
+        let night = future(300);
+        let name = format!("sentinel{}", uuid::Uuid::now_v7().simple());
+        let mut tx = self.pool.begin().await.expect("begin");
+        sqlx::query(
+            "INSERT INTO property (id, host_id, name, region, address, check_in_time, check_out_time) \
+             VALUES ('00000000-0000-7000-8000-00000000feed', $1, $2, '-', '-', '15:00', '11:00') \
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+        )
+        .bind(HOST_ID)
+        .bind(&name)
+        .execute(&mut *tx)
+        .await
+        .expect("sentinel");
+        sqlx::query(
+            "INSERT INTO room_type (id, property_id, name, base_occupancy, max_occupancy, total_rooms) \
+             VALUES ('00000000-0000-7000-8000-00000000beef', '00000000-0000-7000-8000-00000000feed', \
+                     '-', 1, 1, 1) ON CONFLICT DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await
+        .expect("sentinel room");
+        sqlx::query(
+            "INSERT INTO night (room_type_id, night, price, total) \
+             VALUES ('00000000-0000-7000-8000-00000000beef', $1, 1, 1) ON CONFLICT DO NOTHING",
+        )
+        .bind(night)
+        .execute(&mut *tx)
+        .await
+        .expect("sentinel night");
+        tx.commit().await.expect("commit");
+        let api = self.api.clone();
+        staymesh_testkit::eventually(
+            std::time::Duration::from_secs(10),
+            "the index to catch up",
+            || {
+                let mut api = api.clone();
+                let request = pb::SearchAvailabilityRequest {
+                    keyword: name.clone(),
+                    check_in: Some(date(night)),
+                    check_out: Some(date(night + chrono::Duration::days(1))),
+                    guests: 1,
+                    ..Default::default()
+                };
+                async move {
+                    api.search_availability(request)
+                        .await
+                        .is_ok_and(|r| r.into_inner().results.len() == 1)
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Another replica of this deployment, as a second pod would run.
+    pub async fn replica(&self) -> App {
+        let (_, server) = staymesh_testkit::stores();
+        spawn_on(self.infra().clone(), server).await
+    }
+
+    /// Stops a replica, leaving the database to the others.
+    pub async fn stop_replica(self) {
+        self.running.stop_replica().await;
+    }
+
     /// A host property with one room type and `nights` nights from `start` of `rooms` rooms.
     pub async fn listing(&mut self, name: &str, region: &str, description: &str) -> pb::Property {
+        self.listing_at(name, region, &format!("{region} 어딘가 1"), description)
+            .await
+    }
+
+    /// A property of the host at `address`.
+    pub async fn listing_at(
+        &mut self,
+        name: &str,
+        region: &str,
+        address: &str,
+        description: &str,
+    ) -> pb::Property {
         let input = pb::PropertyInput {
             name: name.into(),
             region: region.into(),
-            address: format!("{region} 어딘가 1"),
+            address: address.into(),
             description: description.into(),
             image_urls: vec!["https://img.example/1.jpg".into()],
             ..Default::default()
