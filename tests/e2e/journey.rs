@@ -205,5 +205,49 @@ async fn a_guest_books_with_a_coupon_and_points_pays_cancels_and_is_refunded() {
     );
     let states = reconcile(&pods.deployment).await;
     assert_eq!(states.get("CANCELLED"), Some(&1), "{states:?}");
+    dashboards_read_only_exported_metrics(&pods).await;
     pods.stop().await;
+}
+
+/// Every metric the chart's dashboards and alert rules read (as
+/// `helm/tests/metric_names.py` lists them, rendered by Helm) is one the
+/// running services export: a live scrape of each service's /metrics after
+/// the journey, so a renamed metric fails here, not silently in Grafana.
+async fn dashboards_read_only_exported_metrics(pods: &Pods) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let listed = tokio::process::Command::new("python3")
+        .arg("helm/tests/metric_names.py")
+        .current_dir(&root)
+        .output()
+        .await
+        .expect("run helm/tests/metric_names.py");
+    assert!(
+        listed.status.success(),
+        "metric_names.py failed: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let mut exported = std::collections::BTreeSet::new();
+    for service in &pods.deployment.services {
+        let url = format!("http://127.0.0.1:{}/metrics", service.metrics_port);
+        let (status, body) = http_get(&url).await;
+        assert_eq!(status, 200, "{url}");
+        for line in body.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(name);
+            exported.insert(base.to_owned());
+        }
+    }
+    let read = String::from_utf8_lossy(&listed.stdout);
+    let missing: Vec<&str> = read
+        .lines()
+        .filter(|name| !exported.contains(*name))
+        .collect();
+    assert!(read.lines().count() > 20, "metric_names.py listed: {read}");
+    assert!(
+        missing.is_empty(),
+        "the dashboards and alerts read metrics no service exports: {missing:?}"
+    );
 }

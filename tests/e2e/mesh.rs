@@ -254,7 +254,7 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
 
     // SIGTERM while requests are in flight: every one of them completes
     // before the process exits 0.
-    let in_flight = in_flight_searches(&deployment, check_in, 600).await;
+    let in_flight = in_flight_reads(&deployment, 600).await;
     mesh.sigterm().await;
     let answers = futures::future::join_all(in_flight).await;
     let failed: Vec<_> = answers
@@ -275,12 +275,13 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
     deployment.clean_up().await;
 }
 
-/// Starts `count` SearchAvailability calls at once and returns them once the
-/// accommodation service has received every one and some are still running
-/// (its own `grpc_server_requests_started_total` and `_in_flight` say so).
-async fn in_flight_searches(
+/// Starts `count` ListHostProperties calls at once (pages of 100 read from
+/// Postgres: searches answer from memory too fast to be caught running) and
+/// returns them once the accommodation service has received every one and
+/// some are still running (its own `grpc_server_requests_started_total` and
+/// `_in_flight` say so).
+async fn in_flight_reads(
     deployment: &Deployment,
-    check_in: chrono::NaiveDate,
     count: usize,
 ) -> Vec<tokio::task::JoinHandle<Result<(), tonic::Status>>> {
     use staymesh_proto::accommodation as pb;
@@ -289,29 +290,22 @@ async fn in_flight_searches(
         "http://127.0.0.1:{}/metrics",
         deployment.metrics_port("accommodation")
     );
-    let method = "SearchAvailability";
+    let method = "ListHostProperties";
     let before = metric_sum(&metrics_url, "grpc_server_requests_started_total", method).await;
     let channel = tonic::transport::Endpoint::from_shared(deployment.url("accommodation"))
         .expect("url")
         .connect()
         .await
         .expect("connect");
-    let date = |d: chrono::NaiveDate| staymesh_proto::common::Date {
-        year: d.year(),
-        month: i32::try_from(d.month()).expect("month"),
-        day: i32::try_from(d.day()).expect("day"),
-    };
     let calls: Vec<_> = (0..count)
         .map(|_| {
             let mut client = AccommodationServiceClient::new(channel.clone());
-            let request = pb::SearchAvailabilityRequest {
-                region: "제주".into(),
-                check_in: Some(date(check_in)),
-                check_out: Some(date(check_in + chrono::Duration::days(2))),
-                guests: 2,
-                ..Default::default()
+            let request = pb::ListHostPropertiesRequest {
+                host_id: staymesh_platform::demo::HOST_ID.to_string(),
+                page_size: 100,
+                page_token: String::new(),
             };
-            tokio::spawn(async move { client.search_availability(request).await.map(|_| ()) })
+            tokio::spawn(async move { client.list_host_properties(request).await.map(|_| ()) })
         })
         .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -321,13 +315,13 @@ async fn in_flight_searches(
         if started - before >= count as f64 {
             assert!(
                 running > 0.0,
-                "all {count} searches finished before SIGTERM could catch them in flight"
+                "all {count} reads finished before SIGTERM could catch them in flight"
             );
             return calls;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the service received {} of {count} searches",
+            "the service received {} of {count} reads",
             started - before
         );
         tokio::time::sleep(Duration::from_millis(5)).await;

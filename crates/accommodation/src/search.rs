@@ -59,18 +59,50 @@ pub(crate) fn search(
     let mut hits: Vec<Hit<'_>> = Vec::new();
     match q.sort {
         pb::SearchSort::PriceAsc | pb::SearchSort::PriceDesc => {
-            // The order depends on the stay: price every matching listing.
-            for p in positions {
+            // The order depends on the stay. Walk the matches from the one
+            // whose bound promises most (the lowest floor, or the highest
+            // ceiling), keep the best `wanted` priced so far, and stop at
+            // the first whose bound cannot beat the worst of them.
+            let ascending = q.sort == pb::SearchSort::PriceAsc;
+            let nights = q.stay.count();
+            let promise = |l: &Listing| {
+                if ascending {
+                    l.bounds.lowest(nights)
+                } else {
+                    -l.bounds.highest(nights, q.guests)
+                }
+            };
+            let mut ranked: Vec<(i64, u32, u32)> = positions
+                .into_iter()
+                .filter_map(|p| {
+                    let l = listing(p)?;
+                    let relevance = matches(l, region.as_ref(), &keyword)?;
+                    Some((promise(l), relevance, p))
+                })
+                .collect();
+            ranked.sort_unstable_by_key(|r| r.0);
+            // The worst price kept, once `wanted` are kept (negated when descending).
+            let mut worst: Option<i64> = None;
+            for (bound, relevance, p) in ranked {
+                if worst.is_some_and(|w| bound > w) {
+                    break;
+                }
                 let Some(listing) = listing(p) else { continue };
-                let Some(relevance) = matches(listing, region.as_ref(), &keyword) else {
+                let Some(lowest) = rooms(listing, q, stay, now).map(|r| r.2).min() else {
                     continue;
                 };
-                if let Some(lowest) = rooms(listing, q, stay, now).map(|r| r.2).min() {
-                    hits.push(Hit {
-                        listing,
-                        relevance,
-                        lowest,
-                    });
+                hits.push(Hit {
+                    listing,
+                    relevance,
+                    lowest,
+                });
+                if hits.len() >= wanted.saturating_mul(2)
+                    || (worst.is_none() && hits.len() == wanted)
+                {
+                    hits.select_nth_unstable_by(wanted - 1, |a, b| order(q.sort, a, b));
+                    hits.truncate(wanted);
+                    let last = hits[wanted - 1].lowest;
+                    worst = Some(if ascending { last } else { -last });
                 }
             }
             let end = wanted.min(hits.len());

@@ -171,6 +171,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let args = &settings.coupon;
+    staymesh_platform::telemetry::declare_counters(&[
+        "coupon_claim_publish_fallbacks_total",
+        "coupon_claim_unrecorded_total",
+        "coupon_reconcile_repaired_total",
+        "coupon_webhook_failed_total",
+    ]);
     let webhook = webhook::Webhook::from_config(&args.coupon_webhook_url)
         .map_err(|e| Error::Infra(staymesh_platform::Error::Config(e)))?;
     let connected = wait_for_dependencies(&settings, &shutdown).await?;

@@ -158,6 +158,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let args = &settings.payment;
+    staymesh_platform::telemetry::declare_counters(&[
+        "payment_failed_total",
+        "payment_tampering_refused_total",
+        "payment_webhook_refused_total",
+        "payment_pg_retries_total",
+    ]);
     let verifier = webhook::Verifier::new(&args.payment_pg_webhook_secret).map_err(config_error)?;
     let pg = HttpPg::new(
         &args.payment_pg_url,

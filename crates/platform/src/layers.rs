@@ -59,6 +59,8 @@ struct MethodMetrics {
     started: metrics::Counter,
     in_flight: metrics::Gauge,
     ok: metrics::Counter,
+    /// Shown at 0 from the first request, so an error ratio reads 0, not "no data".
+    errors: metrics::Counter,
     duration: metrics::Histogram,
 }
 
@@ -72,6 +74,12 @@ impl MethodMetrics {
                 "service" => service, "method" => label()),
             ok: metrics::counter!("grpc_server_requests_total",
                 "service" => service, "method" => label(), "code" => "Ok"),
+            errors: {
+                let errors = metrics::counter!("grpc_server_errors_total",
+                    "service" => service, "method" => label());
+                errors.increment(0);
+                errors
+            },
             duration: metrics::histogram!("grpc_server_request_duration_seconds",
                 "service" => service, "method" => label()),
         }
@@ -179,9 +187,7 @@ where
                         "service" => service, "method" => method.clone(),
                         "code" => format!("{code:?}"))
                     .increment(1);
-                    metrics::counter!("grpc_server_errors_total",
-                        "service" => service, "method" => method)
-                    .increment(1);
+                    handles.errors.increment(1);
                 }
                 handles.duration.record(elapsed);
                 result

@@ -111,6 +111,16 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Shows `counters` in `/metrics` from the start, at zero, so dashboards
+/// and alerts over faults that have not happened yet (dead letters,
+/// refused webhooks, compensations) read 0 rather than "no data". Counts
+/// nothing: a counter that has already counted keeps its value.
+pub fn declare_counters(counters: &[&'static str]) {
+    for name in counters {
+        metrics::counter!(*name).increment(0);
+    }
+}
+
 /// The current span's trace id in W3C hex, when it has one.
 pub fn current_trace_id() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;

@@ -98,6 +98,10 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let infra = &settings.infra;
+    staymesh_platform::telemetry::declare_counters(&[
+        "staymesh_saga_stale_replies_total",
+        "staymesh_saga_compensations_total",
+    ]);
     let connected = DESCRIPTOR
         .connect_with_topics_when_ready(infra, &inputs::all_topics(infra), &shutdown)
         .await?;

@@ -43,16 +43,20 @@ pub(crate) async fn listings(
                 }))
             })
             .collect();
-        listings.push(Listing {
-            id,
-            name: property.name.to_lowercase(),
-            region: property.region.to_lowercase(),
-            address: property.address.to_lowercase(),
-            description: property.description.to_lowercase(),
-            rooms,
-            sales: sales.remove(&id).unwrap_or_default(),
-            property: Arc::new(property),
-        });
+        listings.push(
+            Listing {
+                id,
+                name: property.name.to_lowercase(),
+                region: property.region.to_lowercase(),
+                address: property.address.to_lowercase(),
+                description: property.description.to_lowercase(),
+                rooms,
+                sales: sales.remove(&id).unwrap_or_default(),
+                property: Arc::new(property),
+                bounds: Default::default(),
+            }
+            .with_bounds(),
+        );
     }
     Ok(listings)
 }

@@ -180,6 +180,7 @@ impl Index {
                     room.nights = n;
                 }
             }
+            let listing = listing.with_bounds();
             match snapshot.positions.get(&listing.id).copied() {
                 Some(position) => {
                     let slot = &mut snapshot.listings[position as usize];
@@ -226,7 +227,7 @@ fn patch_nights(snapshot: &mut Snapshot, room_type: Uuid, rows: &[snapshot::Nigh
     });
     let mut listing = Listing::clone(slot);
     listing.rooms[r] = room;
-    *slot = Arc::new(listing);
+    *slot = Arc::new(listing.with_bounds());
 }
 
 pub(crate) use follow::follow;

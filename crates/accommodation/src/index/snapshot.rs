@@ -25,9 +25,63 @@ pub(crate) struct Listing {
     pub(crate) description: String,
     pub(crate) rooms: Vec<Arc<Room>>,
     pub(crate) sales: Vec<Sale>,
+    /// What any stay here can cost at least and at most (`with_bounds`).
+    pub(crate) bounds: Bounds,
+}
+
+/// Bounds over every room and night of a listing, so a price sort can
+/// skip the listings that cannot reach its page without pricing them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Bounds {
+    floor: i64,
+    ceiling: i64,
+    max_discount: i64,
+    max_fee: i64,
+    min_base: i32,
+}
+
+impl Bounds {
+    /// No stay of `nights` for `guests` costs less.
+    pub(crate) fn lowest(&self, nights: i64) -> i64 {
+        self.floor * (100 - self.max_discount) / 100 * nights
+    }
+
+    /// No stay of `nights` for `guests` costs more.
+    pub(crate) fn highest(&self, nights: i64, guests: i32) -> i64 {
+        let extra = i64::from((guests - self.min_base).max(0));
+        (self.ceiling + extra * self.max_fee) * nights
+    }
 }
 
 impl Listing {
+    /// The listing with its bounds computed from its rooms and sales.
+    pub(crate) fn with_bounds(mut self) -> Listing {
+        let rooms = self.rooms.iter().filter(|r| !r.nights.left.is_empty());
+        self.bounds = Bounds {
+            floor: rooms.clone().map(|r| r.nights.min_price).min().unwrap_or(0),
+            ceiling: rooms.map(|r| r.nights.max_price).max().unwrap_or(0),
+            max_discount: self
+                .sales
+                .iter()
+                .map(|s| i64::from(s.percent))
+                .max()
+                .unwrap_or(0),
+            max_fee: self
+                .rooms
+                .iter()
+                .map(|r| r.extra_guest_fee)
+                .max()
+                .unwrap_or(0),
+            min_base: self
+                .rooms
+                .iter()
+                .map(|r| r.base_occupancy)
+                .min()
+                .unwrap_or(0),
+        };
+        self
+    }
+
     /// The text the postings index: every searchable field.
     pub(crate) fn text(&self) -> String {
         format!(
@@ -66,6 +120,9 @@ pub(crate) struct Nights {
     pub(crate) first: Option<NaiveDate>,
     /// `first` as a day number (`day_number`), for searches' arithmetic.
     first_day: i32,
+    /// The lowest and highest price of any night.
+    min_price: i64,
+    max_price: i64,
     pub(crate) prices: Prices,
     pub(crate) left: Vec<i32>,
 }
@@ -156,9 +213,12 @@ impl Nights {
             left[i] = row.left;
             prices.set(i, row.price);
         }
+        let all = (0..len).map(|i| prices.get(i));
         Nights {
             first: Some(first),
             first_day: day_number(first),
+            min_price: all.clone().min().unwrap_or(0),
+            max_price: all.max().unwrap_or(0),
             prices,
             left,
         }

@@ -211,6 +211,11 @@ impl Consumer {
             .set("fetch.wait.max.ms", "100")
             .create()?;
         inner.subscribe(topics)?;
+        crate::telemetry::declare_counters(&[
+            "staymesh_kafka_dead_letters_total",
+            "staymesh_kafka_duplicates_total",
+            "staymesh_kafka_produce_errors_total",
+        ]);
         Ok(Self {
             inner,
             group_id: group_id.to_owned(),
