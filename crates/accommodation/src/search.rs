@@ -46,10 +46,23 @@ pub(crate) fn search(
     q: &Query,
     now: DateTime<Utc>,
 ) -> (Vec<pb::SearchResult>, bool) {
-    let keyword = q.keyword.as_deref().map(terms::terms).unwrap_or_default();
-    let region = q.region.as_deref().map(terms::term);
-    let positions: Vec<u32> = candidates(snapshot, region.as_ref(), &keyword)
-        .unwrap_or_else(|| (0..u32::try_from(snapshot.listings.len()).unwrap_or(0)).collect());
+    let matched = snapshot.text.matched(
+        q.region.as_deref().unwrap_or_default(),
+        q.keyword.as_deref().unwrap_or_default(),
+        || {
+            let keyword = q.keyword.as_deref().map(terms::terms).unwrap_or_default();
+            let region = q.region.as_deref().map(terms::term);
+            let all = || (0..u32::try_from(snapshot.listings.len()).unwrap_or(0)).collect();
+            candidates(snapshot, region.as_ref(), &keyword)
+                .unwrap_or_else(all)
+                .into_iter()
+                .filter_map(|p| {
+                    let l = snapshot.listings.get(usize::try_from(p).ok()?)?;
+                    Some((p, matches(l, region.as_ref(), &keyword)?))
+                })
+                .collect()
+        },
+    );
     let listing = |p: u32| snapshot.listings.get(usize::try_from(p).ok()?);
     let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
     let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
@@ -72,18 +85,30 @@ pub(crate) fn search(
                     -l.bounds.highest(nights, q.guests)
                 }
             };
-            let mut ranked: Vec<(i64, u32, u32)> = positions
-                .into_iter()
-                .filter_map(|p| {
-                    let l = listing(p)?;
-                    let relevance = matches(l, region.as_ref(), &keyword)?;
-                    Some((promise(l), relevance, p))
-                })
+            let mut ranked: Vec<(i64, u32, u32)> = matched
+                .iter()
+                .filter_map(|&(p, relevance)| Some((promise(listing(p)?), relevance, p)))
                 .collect();
-            ranked.sort_unstable_by_key(|r| r.0);
+            // Usually a few times the page decides it: order those first,
+            // the rest only if the walk gets there.
+            let head = wanted.saturating_mul(4).min(ranked.len());
+            if head > 0 && head < ranked.len() {
+                ranked.select_nth_unstable_by_key(head - 1, |r| r.0);
+                ranked[..head].sort_unstable_by_key(|r| r.0);
+            } else {
+                ranked.sort_unstable_by_key(|r| r.0);
+            }
+            let mut sorted_rest = head == ranked.len();
             // The worst price kept, once `wanted` are kept (negated when descending).
             let mut worst: Option<i64> = None;
-            for (bound, relevance, p) in ranked {
+            let mut i = 0;
+            while i < ranked.len() {
+                if i == head && !sorted_rest {
+                    ranked[head..].sort_unstable_by_key(|r| r.0);
+                    sorted_rest = true;
+                }
+                let (bound, relevance, p) = ranked[i];
+                i += 1;
                 if worst.is_some_and(|w| bound > w) {
                     break;
                 }
@@ -121,16 +146,23 @@ pub(crate) fn search(
             } else {
                 &snapshot.relevance_rank
             };
-            let mut ranked: Vec<(u32, u32, u32)> = positions
-                .into_iter()
-                .filter_map(|p| {
-                    let relevance = matches(listing(p)?, region.as_ref(), &keyword)?;
-                    let rank = *ranks.get(usize::try_from(p).ok()?)?;
-                    Some((if by_rating { 0 } else { relevance }, rank, p))
-                })
-                .collect();
-            ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            for (relevance, _, p) in ranked {
+            let key = (
+                q.region.clone().unwrap_or_default(),
+                q.keyword.clone().unwrap_or_default(),
+                by_rating,
+            );
+            let ranked = snapshot.ranked(key, || {
+                let mut ranked: Vec<(u32, u32, u32)> = matched
+                    .iter()
+                    .filter_map(|&(p, relevance)| {
+                        let rank = *ranks.get(usize::try_from(p).ok()?)?;
+                        Some((if by_rating { 0 } else { relevance }, rank, p))
+                    })
+                    .collect();
+                ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                ranked.into_iter().map(|(r, _, p)| (r, p)).collect()
+            });
+            for &(relevance, p) in ranked.iter() {
                 let Some(listing) = listing(p) else { continue };
                 if let Some(lowest) = rooms(listing, q, stay, now).map(|r| r.2).min() {
                     hits.push(Hit {

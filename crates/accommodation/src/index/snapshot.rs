@@ -4,7 +4,7 @@
 //! every untouched listing and room type with the old.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use staymesh_proto::accommodation as pb;
@@ -271,7 +271,15 @@ pub(crate) struct Snapshot {
     /// at the end of the page.
     pub(crate) rating_rank: Arc<Vec<u32>>,
     pub(crate) relevance_rank: Arc<Vec<u32>>,
+    /// The matches of recent queries in rating or relevance order, as
+    /// (relevance, position); valid until the ranks change.
+    pub(crate) ranked: Arc<Mutex<HashMap<RankedKey, Ranked>>>,
 }
+
+/// A query's region, keyword, and whether it sorts by rating (else relevance).
+pub(crate) type RankedKey = (String, String, bool);
+/// Matches in the order of a sort that does not depend on the stay.
+pub(crate) type Ranked = Arc<Vec<(u32, u32)>>;
 
 impl Snapshot {
     /// A snapshot of `listings` with fresh look-ups and postings.
@@ -327,6 +335,29 @@ impl Snapshot {
                 .total_cmp(&a.property.rating)
                 .then(a.id.cmp(&b.id))
         });
+        self.ranked = Arc::default();
+    }
+
+    /// The cached order of `key`'s matches, or `compute`'s.
+    pub(crate) fn ranked(
+        &self,
+        key: RankedKey,
+        compute: impl FnOnce() -> Vec<(u32, u32)>,
+    ) -> Ranked {
+        if let Ok(cache) = self.ranked.lock()
+            && let Some(found) = cache.get(&key)
+        {
+            return Arc::clone(found);
+        }
+        let found = Arc::new(compute());
+        if let Ok(mut cache) = self.ranked.lock() {
+            // Bounded like the postings' cache: start afresh when full.
+            if cache.len() >= 4096 {
+                cache.clear();
+            }
+            cache.insert(key, Arc::clone(&found));
+        }
+        found
     }
 
     pub(crate) fn listing(&self, id: Uuid) -> Option<&Arc<Listing>> {
