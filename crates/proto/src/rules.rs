@@ -167,16 +167,18 @@ impl Rules {
         out: &mut Vec<(String, String)>,
     ) {
         for field in message.descriptor().fields() {
-            let path = format!("{prefix}{}", field.name());
+            // Built only when a field breaks a rule or holds rules of its
+            // own: every request of every service passes here.
+            let path = || format!("{prefix}{}", field.name());
             let set = message.has_field(&field);
             let value = message.get_field(&field);
             if let Some(problem) = nul_problem(&value) {
-                out.push((path, problem));
+                out.push((path(), problem));
                 continue;
             }
             if let Some(rules) = self.of(&field) {
                 if let Some(problem) = rules.problem(&field, set, &value) {
-                    out.push((path, problem.0));
+                    out.push((path(), problem.0));
                     continue;
                 }
                 if let (Some(Kind::Repeated(repeated)), Some(list)) = (&rules.kind, value.as_list())
@@ -184,7 +186,7 @@ impl Rules {
                     if let Some(items) = &repeated.items {
                         for (i, item) in list.iter().enumerate() {
                             if let Some(problem) = items.value_problem(&field, item) {
-                                out.push((format!("{path}[{i}]"), problem.0));
+                                out.push((format!("{}[{i}]", path()), problem.0));
                             }
                         }
                     }
@@ -193,13 +195,13 @@ impl Rules {
             // Rules inside the messages it holds.
             match value.as_ref() {
                 Value::Message(inner) if set && self.has_rules(&inner.descriptor()) => {
-                    self.check_message(inner, &format!("{path}."), out);
+                    self.check_message(inner, &format!("{}.", path()), out);
                 }
                 Value::List(items) => {
                     for (i, item) in items.iter().enumerate() {
                         if let Value::Message(inner) = item {
                             if self.has_rules(&inner.descriptor()) {
-                                self.check_message(inner, &format!("{path}[{i}]."), out);
+                                self.check_message(inner, &format!("{}[{i}].", path()), out);
                             }
                         }
                     }
