@@ -32,14 +32,8 @@ struct Guest {
 async fn sign_up(edge: &str, admin: &str, n: usize) -> Guest {
     let email = format!("sale.{n}.{}@example.com", uuid::Uuid::now_v7().simple());
     let body = json!({"email": email, "password": "sale-day-2026", "name": format!("손님 {n}")});
-    let signup = || {
-        http(
-            Method::POST,
-            &format!("{edge}/v1/auth/signup"),
-            None,
-            Some(body.clone()),
-        )
-    };
+    let url = format!("{edge}/v1/auth/signup");
+    let signup = || http(Method::POST, &url, None, Some(body.clone()));
     // Twenty Argon2 sign-ups at once beside the rest of the suite may be
     // shed (503, nothing stored); a client tries again later.
     let mut signed_up = signup().await;
