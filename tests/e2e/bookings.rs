@@ -13,7 +13,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn a_booking_is_confirmed_when_paid_and_every_failure_releases_everything() {
-    let (deployment, mut mesh) = mesh("6s").await;
+    let (deployment, mut mesh) = mesh("15s").await;
     let edge = deployment.edge();
     let host = login(&edge, "host@staymesh.dev", "staymesh-host-1").await;
     let guest = login(&edge, "guest@staymesh.dev", "staymesh-guest-1").await;
