@@ -33,17 +33,7 @@ async fn sign_up(edge: &str, admin: &str, n: usize) -> Guest {
     let email = format!("sale.{n}.{}@example.com", uuid::Uuid::now_v7().simple());
     let body = json!({"email": email, "password": "sale-day-2026", "name": format!("손님 {n}")});
     let url = format!("{edge}/v1/auth/signup");
-    let signup = || http(Method::POST, &url, None, Some(body.clone()));
-    // Twenty Argon2 sign-ups at once beside the rest of the suite may be
-    // shed (503, nothing stored); a client tries again later.
-    let mut signed_up = signup().await;
-    for attempt in 1..=10 {
-        if signed_up.status != 503 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
-        signed_up = signup().await;
-    }
+    let signed_up = unless_shed(|| http(Method::POST, &url, None, Some(body.clone()))).await;
     assert_eq!(signed_up.status, 200, "{}", signed_up.body);
     let signed_up = signed_up.json();
     let id = signed_up["user"]["userId"].as_str().unwrap().to_owned();
@@ -51,20 +41,37 @@ async fn sign_up(edge: &str, admin: &str, n: usize) -> Guest {
         .as_str()
         .unwrap()
         .to_owned();
-    let granted = http(
-        Method::POST,
-        &format!("{edge}/v1/users/{id}/points:adjust"),
-        Some(admin),
-        Some(json!({
-            "amount": POINTS_GRANTED.to_string(),
-            "reason": "세일 적립금",
-            "idempotencyKey": format!("grant-{id}"),
-        })),
-    )
-    .await;
+    let grant_url = format!("{edge}/v1/users/{id}/points:adjust");
+    let grant = json!({
+        "amount": POINTS_GRANTED.to_string(),
+        "reason": "세일 적립금",
+        "idempotencyKey": format!("grant-{id}"),
+    });
+    // Idempotent per key, so a shed grant is simply sent again.
+    let granted =
+        unless_shed(|| http(Method::POST, &grant_url, Some(admin), Some(grant.clone()))).await;
     assert_eq!(granted.status, 200, "{}", granted.body);
     let coupon = claim_demo_coupon(edge, &token).await;
     Guest { id, token, coupon }
+}
+
+/// `send` until it is not shed: twenty guests signing up (Argon2) and
+/// being granted points at once beside the rest of the suite on two cores
+/// may get 503 (nothing done); a client tries again later.
+async fn unless_shed<F, Fut>(send: F) -> Answer
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
+    let mut answer = send().await;
+    for attempt in 1..=10 {
+        if answer.status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
+        answer = send().await;
+    }
+    answer
 }
 
 /// A booking's id, guest, state, coupon, price, discount, points and the
