@@ -55,25 +55,6 @@ async fn sign_up(edge: &str, admin: &str, n: usize) -> Guest {
     Guest { id, token, coupon }
 }
 
-/// `send` until it is not shed: twenty guests signing up (Argon2) and
-/// being granted points at once beside the rest of the suite on two cores
-/// may get 503 (nothing done); a client tries again later.
-async fn unless_shed<F, Fut>(send: F) -> Answer
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Answer>,
-{
-    let mut answer = send().await;
-    for attempt in 1..=10 {
-        if answer.status != 503 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
-        answer = send().await;
-    }
-    answer
-}
-
 /// A booking's id, guest, state, coupon, price, discount, points and the
 /// amount left to pay.
 type BookingRow = (String, String, String, Option<String>, i64, i64, i64, i64);
