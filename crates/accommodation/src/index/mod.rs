@@ -11,6 +11,7 @@
 
 mod follow;
 mod load;
+mod memo;
 mod snapshot;
 mod text;
 

@@ -4,12 +4,13 @@
 //! every untouched listing and room type with the old.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use staymesh_proto::accommodation as pb;
 use uuid::Uuid;
 
+use super::memo::Memo;
 use super::text::TextIndex;
 
 /// A property as search and GetProperty see it.
@@ -273,7 +274,7 @@ pub(crate) struct Snapshot {
     pub(crate) relevance_rank: Arc<Vec<u32>>,
     /// The matches of recent queries in rating or relevance order, as
     /// (relevance, position); valid until the ranks change.
-    pub(crate) ranked: Arc<Mutex<HashMap<RankedKey, Ranked>>>,
+    pub(crate) ranked: Arc<Memo<RankedKey, Ranked>>,
 }
 
 /// A query's region, keyword, and whether it sorts by rating (else relevance).
@@ -344,20 +345,7 @@ impl Snapshot {
         key: RankedKey,
         compute: impl FnOnce() -> Vec<(u32, u32)>,
     ) -> Ranked {
-        if let Ok(cache) = self.ranked.lock()
-            && let Some(found) = cache.get(&key)
-        {
-            return Arc::clone(found);
-        }
-        let found = Arc::new(compute());
-        if let Ok(mut cache) = self.ranked.lock() {
-            // Bounded like the postings' cache: start afresh when full.
-            if cache.len() >= 4096 {
-                cache.clear();
-            }
-            cache.insert(key, Arc::clone(&found));
-        }
-        found
+        self.ranked.get_or(key, || Arc::new(compute()))
     }
 
     pub(crate) fn listing(&self, id: Uuid) -> Option<&Arc<Listing>> {

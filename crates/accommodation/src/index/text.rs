@@ -6,7 +6,9 @@
 //! 운대, found in 부산광역시 해운대구.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use super::memo::Memo;
 
 /// Postings over the listings of one snapshot, by position.
 #[derive(Debug, Default)]
@@ -16,14 +18,11 @@ pub(crate) struct TextIndex {
     /// What recent queries matched, as (position, relevance): guests ask
     /// the same places and words over and over, and a match depends only
     /// on the text these postings were built from.
-    matched: Mutex<HashMap<(String, String), Matched>>,
+    matched: Memo<(String, String), Matched>,
 }
 
 /// The listings a query's region and keyword match, with their relevance.
 pub(crate) type Matched = Arc<Vec<(u32, u32)>>;
-
-/// Queries remembered per index at most; then it starts afresh.
-const MATCHED_QUERIES: usize = 4096;
 
 impl TextIndex {
     /// Indexes `texts`, the searchable text of each listing by position.
@@ -88,19 +87,7 @@ impl TextIndex {
         compute: impl FnOnce() -> Vec<(u32, u32)>,
     ) -> Matched {
         let key = (region.to_owned(), keyword.to_owned());
-        if let Ok(cache) = self.matched.lock()
-            && let Some(found) = cache.get(&key)
-        {
-            return Arc::clone(found);
-        }
-        let found = Arc::new(compute());
-        if let Ok(mut cache) = self.matched.lock() {
-            if cache.len() >= MATCHED_QUERIES {
-                cache.clear();
-            }
-            cache.insert(key, Arc::clone(&found));
-        }
-        found
+        self.matched.get_or(key, || Arc::new(compute()))
     }
 }
 

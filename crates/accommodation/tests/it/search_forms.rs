@@ -33,17 +33,24 @@ async fn found(
         .collect()
 }
 
+/// A listing with two rooms for two, on sale for five nights from `start`;
+/// its id. `text` is its name, region, address and description.
+async fn bookable(app: &mut App, start: chrono::NaiveDate, text: [&str; 4]) -> String {
+    let [name, region, address, description] = text;
+    let property = app.listing_at(name, region, address, description).await;
+    let room = app.room_type(&property.property_id, 2, 2).await;
+    app.set_calendar(&room.room_type_id, start, 5, 100_000, 2)
+        .await
+        .expect("calendar");
+    property.property_id
+}
+
 #[tokio::test]
 async fn places_are_found_the_way_guests_type_them() {
     let mut app = spawn().await;
     let start = future(12);
     let mut list = async |name: &str, region: &str, address: &str, description: &str| {
-        let property = app.listing_at(name, region, address, description).await;
-        let room = app.room_type(&property.property_id, 2, 2).await;
-        app.set_calendar(&room.room_type_id, start, 5, 100_000, 2)
-            .await
-            .expect("calendar");
-        property.property_id
+        bookable(&mut app, start, [name, region, address, description]).await
     };
     let haeundae = list(
         "마린 스테이",
@@ -158,12 +165,7 @@ async fn ranking_is_name_then_place_then_description_in_both_languages() {
     let mut app = spawn().await;
     let start = future(14);
     let mut list = async |name: &str, region: &str, address: &str, description: &str| {
-        let property = app.listing_at(name, region, address, description).await;
-        let room = app.room_type(&property.property_id, 2, 2).await;
-        app.set_calendar(&room.room_type_id, start, 5, 100_000, 2)
-            .await
-            .expect("calendar");
-        property.property_id
+        bookable(&mut app, start, [name, region, address, description]).await
     };
     let by_description = list(
         "숲 펜션",
