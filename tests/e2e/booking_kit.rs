@@ -278,14 +278,7 @@ pub async fn pay(checkout_url: &str, card: &str) -> Answer {
     // Under the whole suite's load on two cores the sandbox may answer
     // "could not reach its database; try again" (5xx, nothing paid); a
     // guest presses pay again.
-    let mut form = submit().await;
-    for attempt in 1..=10 {
-        if form.status < 500 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
-        form = submit().await;
-    }
+    let form = retry_while(submit, |status| status >= 500).await;
     assert_eq!(form.status, 303, "{}", form.body);
     let back = form.headers["location"]
         .to_str()
@@ -474,14 +467,8 @@ pub async fn try_book_and_pay(
     // what the key is for: a retry returns the booking the first created.
     let mut extra = extra;
     extra["idempotencyKey"] = json!(uuid::Uuid::now_v7().to_string());
-    let mut created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
-    for attempt in 1..=10 {
-        if created.status != 503 && created.status != 504 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-        created = book(&edge, &token, &room, in_days(15), 2, extra.clone()).await;
-    }
+    let create = || book(&edge, &token, &room, in_days(15), 2, extra.clone());
+    let created = retry_while(create, |status| status == 503 || status == 504).await;
     if created.status == 400 {
         return Err(created);
     }
@@ -576,12 +563,22 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Answer>,
 {
+    retry_while(send, |status| status == 503).await
+}
+
+/// `send`, again with a growing pause (ten times at most) while `retry`
+/// says its status is one a client answers by trying again.
+async fn retry_while<F, Fut>(send: F, retry: impl Fn(u16) -> bool) -> Answer
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
     let mut answer = send().await;
     for attempt in 1..=10 {
-        if answer.status != 503 {
+        if !retry(answer.status) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
+        tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
         answer = send().await;
     }
     answer
