@@ -128,9 +128,12 @@ coupons = dashboard(
     [
         panel("Claims per second by result",
               [(f"sum by (result) (rate(coupon_claims_total{{{NS}}}[$__rate_interval]))", "{{result}}")], "reqps"),
+        panel("Coupons left by event",
+              [(f"min by (event) (coupon_event_remaining{{{NS}}})", "{{event}}")],
+              description="What Redis says each limited event has left, after every claim and at every reconciler pass. Replicas each report the last count they saw; stock only goes down, so the smallest is the newest."),
         panel("Coupons issued in the time range",
               [(f'sum(increase(coupon_claims_total{{{NS}, result="claimed"}}[$__range]))', "claimed")], kind="stat",
-              description="Claims answered CLAIMED. The coupons an event has left are its quantity less these; the coupon service exports no per-event gauge (ListIssuanceEvents answers the remaining count)."),
+              description="Claims answered CLAIMED."),
         panel("Sold-out answers in the time range",
               [(f'sum(increase(coupon_claims_total{{{NS}, result="sold_out"}}[$__range]))', "sold out")], kind="stat"),
         panel("Claimed vs stored in Postgres per second",

@@ -298,6 +298,7 @@ def consumers(variable):
         "STAYMESH_PAYMENT_RETURN_URL": ["payment"],
         "STAYMESH_PAYMENT_PG_API_SECRET": ["payment"],
         "STAYMESH_PAYMENT_PG_WEBHOOK_SECRET": ["payment"],
+        "STAYMESH_QUEUE_TOKEN_SECRET": ["queue"],
         "STAYMESH_PG_SANDBOX_API_SECRET": ["pg-sandbox"],
         "STAYMESH_PG_SANDBOX_WEBHOOK_SECRET": ["pg-sandbox"],
         "STAYMESH_PG_SANDBOX_PUBLIC_URL": ["pg-sandbox"],

@@ -173,18 +173,24 @@ pub struct Watch {
 /// One event of a watch.
 #[derive(Debug)]
 pub enum Seen {
-    /// A `message`: the booking as it is now.
-    Booking(Value),
+    /// A `message`: its data (for a booking's watch, `{"booking": ...}`).
+    Message(Value),
     /// An `error`: the error body the stream ended with.
     Error(Value),
     /// The `end` of the stream, or the connection closing.
     End,
 }
 
-/// Opens the watch; panics unless the edge answers 200 text/event-stream.
-/// A 503 (the service shedding a burst) is retried with backoff, as a page
-/// reopens its EventSource after a failed open.
+/// Opens the booking's watch (see [`events`]).
 pub async fn watch(edge: &str, token: &str, id: &str) -> Watch {
+    events(edge, token, &format!("/v1/bookings/{id}:watch")).await
+}
+
+/// Opens a server-sent event stream of the edge at `path`; panics unless
+/// the edge answers 200 text/event-stream. A 503 (the service shedding a
+/// burst) is retried with backoff, as a page reopens its EventSource after a
+/// failed open.
+pub async fn events(edge: &str, token: &str, path: &str) -> Watch {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -192,7 +198,7 @@ pub async fn watch(edge: &str, token: &str, id: &str) -> Watch {
         Client::builder(TokioExecutor::new()).build_http();
     let mut attempt = 0;
     let response = loop {
-        let request = hyper::Request::get(format!("{edge}/v1/bookings/{id}:watch"))
+        let request = hyper::Request::get(format!("{edge}{path}"))
             .header("authorization", format!("Bearer {token}"))
             .header("accept", "text/event-stream")
             .body(Empty::new())
@@ -211,7 +217,7 @@ pub async fn watch(edge: &str, token: &str, id: &str) -> Watch {
         attempt += 1;
         assert!(
             status == 503 && attempt < 10,
-            "watch {id}: {status} {}",
+            "{path}: {status} {}",
             String::from_utf8_lossy(&body)
         );
         tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
@@ -219,7 +225,7 @@ pub async fn watch(edge: &str, token: &str, id: &str) -> Watch {
     assert_eq!(
         response.headers()["content-type"],
         "text/event-stream",
-        "watch {id}"
+        "{path}"
     );
     Watch {
         body: response.into_body(),
@@ -245,7 +251,7 @@ impl Watch {
                 let parse = || serde_json::from_str::<Value>(&data).expect("event data is JSON");
                 match event.as_str() {
                     _ if data.is_empty() && event == "message" => continue,
-                    "message" => return Seen::Booking(parse()["booking"].clone()),
+                    "message" => return Seen::Message(parse()),
                     "error" => return Seen::Error(parse()),
                     "end" => return Seen::End,
                     other => panic!("unexpected event {other}: {data}"),
@@ -487,7 +493,8 @@ pub async fn try_book_and_pay(
             .await
             .unwrap_or_else(|_| panic!("booking {id} unfinished: {last}"));
         match seen {
-            Seen::Booking(booking) => {
+            Seen::Message(message) => {
+                let booking = message["booking"].clone();
                 if booking["state"] == "BOOKING_STATE_AWAITING_PAYMENT" && !paid {
                     let approved = pay(booking["checkoutUrl"].as_str().unwrap(), CARD_OK).await;
                     let outage = approval == Approval::MayMeetAnOutage && approved.status == 503;

@@ -57,6 +57,17 @@ async fn a_guest_books_with_a_coupon_and_points_pays_cancels_and_is_refunded() {
 
     // Booked with the demo coupon (10%) and 3,000 points.
     let coupon = claim_demo_coupon(&edge, &guest).await;
+    // The sale dashboard's "coupons left": the demo event's 1,000 less this claim.
+    let scrape = format!(
+        "http://127.0.0.1:{}/metrics",
+        pods.deployment.metrics_port("coupon")
+    );
+    let (_, metrics) = http_get(&scrape).await;
+    let left = metrics
+        .lines()
+        .find(|l| l.starts_with("coupon_event_remaining{") && l.contains(DEMO_EVENT))
+        .and_then(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok());
+    assert_eq!(left, Some(999.0), "{metrics}");
     let created = book(
         &edge,
         &guest,
@@ -97,7 +108,8 @@ async fn a_guest_books_with_a_coupon_and_points_pays_cancels_and_is_refunded() {
             .await
             .unwrap_or_else(|_| panic!("the watch stalled after {states:?}"));
         match seen {
-            Seen::Booking(now) => {
+            Seen::Message(message) => {
+                let now = message["booking"].clone();
                 let state = now["state"].as_str().unwrap().to_owned();
                 if states.last() != Some(&state) {
                     states.push(state.clone());

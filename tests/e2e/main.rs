@@ -21,3 +21,4 @@ mod payments;
 mod pods;
 mod stays;
 mod support;
+mod waiting_room;

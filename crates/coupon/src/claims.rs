@@ -19,6 +19,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
+use staymesh_platform::admission::Gate;
 use staymesh_platform::convert::{datetime, timestamp};
 use staymesh_platform::kafka::Producer;
 use staymesh_proto::coupon as pb;
@@ -50,6 +51,10 @@ type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<Arc<CouponRow>>>>>>;
 /// event missing queue behind one restore instead of each running their own.
 type LoadGates = Arc<RwLock<HashMap<Uuid, Arc<Mutex<()>>>>>;
 
+/// Whether each event has a waiting room, kept per process like its coupon
+/// (fixed at creation).
+type RoomCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<bool>>>>>;
+
 /// Decides and records claims.
 #[derive(Debug, Clone)]
 pub(crate) struct Issuer {
@@ -61,6 +66,9 @@ pub(crate) struct Issuer {
     pub(crate) announcer: Announcer,
     pub(crate) coupons: CouponCache,
     loading: LoadGates,
+    rooms: RoomCache,
+    /// Spends admission tokens of events with a waiting room.
+    gate: Arc<dyn Gate>,
 }
 
 impl Issuer {
@@ -71,6 +79,7 @@ impl Issuer {
         topic: String,
         publish_timeout: Duration,
         announcer: Announcer,
+        gate: Arc<dyn Gate>,
     ) -> Self {
         Self {
             pool,
@@ -81,6 +90,8 @@ impl Issuer {
             announcer,
             coupons: CouponCache::default(),
             loading: LoadGates::default(),
+            rooms: RoomCache::default(),
+            gate,
         }
     }
 
@@ -116,9 +127,30 @@ impl Issuer {
         Ok(event)
     }
 
-    /// Claims one coupon of `event_id` for `user_id`.
-    #[tracing::instrument(skip(self))]
-    pub(crate) async fn claim(&self, event_id: Uuid, user_id: &str) -> Result<Outcome> {
+    /// Whether claims of `event_id` must pass its waiting room (cached;
+    /// NOT_FOUND for an unknown event).
+    async fn has_waiting_room(&self, event_id: Uuid) -> Result<bool> {
+        let cell = entry(&self.rooms, event_id);
+        let room = cell
+            .get_or_try_init(|| async {
+                Ok::<_, Error>(events::get(&self.pool, event_id).await?.waiting_room)
+            })
+            .await?;
+        Ok(*room)
+    }
+
+    /// Claims one coupon of `event_id` for `user_id`, spending `admission`
+    /// first when the event has a waiting room.
+    #[tracing::instrument(skip(self, admission))]
+    pub(crate) async fn claim(
+        &self,
+        event_id: Uuid,
+        user_id: &str,
+        admission: &str,
+    ) -> Result<Outcome> {
+        if self.has_waiting_room(event_id).await? {
+            self.gate.spend(event_id, user_id, admission).await?;
+        }
         let offered = Uuid::now_v7();
         let mut decision = self.stock.claim(event_id, user_id, offered).await?;
         if decision == Decision::NotLoaded {
@@ -148,6 +180,9 @@ impl Issuer {
                 };
                 let recorder = self.clone();
                 tokio::spawn(async move { recorder.record(issued).await });
+                if let Some(left) = remaining {
+                    report_remaining(event_id, left);
+                }
                 if remaining == Some(0) {
                     self.announcer.sold_out(event_id);
                 }
@@ -157,7 +192,10 @@ impl Issuer {
                 user_coupon_id,
                 issued_at,
             } => (pb::ClaimResult::AlreadyClaimed, user_coupon_id, issued_at),
-            Decision::SoldOut => return Ok(nothing(pb::ClaimResult::SoldOut)),
+            Decision::SoldOut => {
+                report_remaining(event_id, 0);
+                return Ok(nothing(pb::ClaimResult::SoldOut));
+            }
             Decision::NotOpen => return Ok(nothing(pb::ClaimResult::NotOpen)),
             Decision::NotLoaded => {
                 return Err(Error::Precondition(
@@ -232,6 +270,13 @@ impl Issuer {
             }
         }
     }
+}
+
+/// Exports what the claim script (or a reading of Redis) says an event has
+/// left, the "coupons left" of the sale dashboard. Every replica exports the
+/// last count it saw; stock only goes down, so the smallest is the newest.
+pub(crate) fn report_remaining(event_id: Uuid, left: i64) {
+    metrics::gauge!("coupon_event_remaining", "event" => event_id.to_string()).set(left as f64);
 }
 
 /// Tries at writing a claim to Postgres directly (storing is idempotent), and

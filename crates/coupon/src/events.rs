@@ -91,6 +91,8 @@ pub(crate) struct NewEvent {
     quantity: Option<i32>,
     opens_at: DateTime<Utc>,
     closes_at: DateTime<Utc>,
+    /// Claims spend an admission token of the event's queue.
+    waiting_room: bool,
 }
 
 /// Checks a new event against its coupon, naming each bad field.
@@ -124,19 +126,12 @@ pub(crate) fn validate(r: &pb::CreateIssuanceEventRequest, coupon: &CouponRow) -
             "must not be after the coupon's valid_until",
         );
     }
-    if r.waiting_room {
-        // Admission tokens come from the queue service, which does not exist
-        // yet; an event that promised a waiting room must not run without one.
-        v.add(
-            "waiting_room",
-            "is not available yet: the queue service that admits guests is not deployed",
-        );
-    }
     v.into_result()?;
     Ok(NewEvent {
         quantity,
         opens_at: opens_at.unwrap_or_default(),
         closes_at: closes_at.unwrap_or_default(),
+        waiting_room: r.waiting_room,
     })
 }
 
@@ -147,8 +142,8 @@ pub(crate) async fn create(
     created_by: &str,
 ) -> Result<EventRow> {
     Ok(sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO issuance_event (id, coupon_id, quantity, opens_at, closes_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {EVENT_COLUMNS}"
+        "INSERT INTO issuance_event (id, coupon_id, quantity, opens_at, closes_at, created_by, \
+           waiting_room) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {EVENT_COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(coupon_id)
@@ -156,6 +151,7 @@ pub(crate) async fn create(
     .bind(new.opens_at)
     .bind(new.closes_at)
     .bind(created_by)
+    .bind(new.waiting_room)
     .fetch_one(db)
     .await?)
 }

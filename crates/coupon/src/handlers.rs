@@ -193,7 +193,11 @@ impl Coupons {
     ) -> Result<pb::ClaimCouponResponse> {
         let caller = require_caller(&request)?;
         let event_id = require_id(&request.get_ref().event_id, "event_id")?;
-        let outcome = self.issuer.claim(event_id, &caller.user_id).await?;
+        let admission = &request.get_ref().admission_token;
+        let outcome = self
+            .issuer
+            .claim(event_id, &caller.user_id, admission)
+            .await?;
         Ok(pb::ClaimCouponResponse {
             result: outcome.result as i32,
             user_coupon: outcome.user_coupon,

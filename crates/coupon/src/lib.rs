@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use staymesh_platform::admission::{Gate, QueueGate};
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::participant::Participant;
 use staymesh_platform::kafka::{self, BatchSettings, Consumer, OutboxRelay, Producer};
@@ -72,7 +73,14 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
 };
 
 async fn launch(args: CouponArgs, launch: Launch) -> Result<(), Error> {
-    let settings = Settings::new(launch.infra, launch.server, args, launch.token_verifier);
+    let gate = QueueGate::new(launch.urls.get("queue")?)?;
+    let settings = Settings::new(
+        launch.infra,
+        launch.server,
+        args,
+        launch.token_verifier,
+        Arc::new(gate),
+    );
     run(settings, launch.listener, launch.shutdown).await
 }
 
@@ -95,6 +103,8 @@ pub struct Settings {
     /// Whether this process runs the batch writer (tests run it apart to
     /// stop and restart it).
     pub run_consumer: bool,
+    /// Spends the admission tokens of events with a waiting room.
+    pub gate: Arc<dyn Gate>,
 }
 
 impl Settings {
@@ -104,6 +114,7 @@ impl Settings {
         server: ServerArgs,
         coupon: CouponArgs,
         token_verifier: Arc<dyn TokenVerifier>,
+        gate: Arc<dyn Gate>,
     ) -> Self {
         Self {
             redis_prefix: infra.redis_prefix_for(SERVICE),
@@ -114,6 +125,7 @@ impl Settings {
             server,
             coupon,
             token_verifier,
+            gate,
         }
     }
 
@@ -193,6 +205,7 @@ pub async fn run(
         settings.events_topic.clone(),
         args.coupon_publish_timeout,
         announcer.clone(),
+        settings.gate.clone(),
     );
 
     let mut background = tokio::task::JoinSet::new();

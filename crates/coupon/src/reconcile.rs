@@ -91,7 +91,9 @@ async fn event_if_counts_differ(issuer: &Issuer, event_id: Uuid, grace: Duration
     event(issuer, event_id, false, grace).await.map(drop)
 }
 
-/// Reconciles every event that is live or ended within a day, every `every`.
+/// Reconciles every event that is live or ended within a day, every `every`,
+/// and exports what each has left, so the gauge moves between claims too and
+/// a replica that served no claim still reports.
 pub(crate) async fn run(issuer: Issuer, every: Duration, grace: Duration, shutdown: Shutdown) {
     while shutdown.sleep(every).await {
         let due: std::result::Result<Vec<Uuid>, sqlx::Error> = sqlx::query_scalar(
@@ -105,6 +107,9 @@ pub(crate) async fn run(issuer: Issuer, every: Duration, grace: Duration, shutdo
                 for id in ids {
                     if let Err(error) = event_if_counts_differ(&issuer, id, grace).await {
                         tracing::warn!(%error, event_id = %id, "reconciliation failed");
+                    }
+                    if let Ok(Some(left)) = issuer.stock.remaining(id).await {
+                        crate::claims::report_remaining(id, left);
                     }
                 }
             }

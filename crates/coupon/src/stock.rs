@@ -198,6 +198,12 @@ impl Stock {
         Ok(())
     }
 
+    /// Coupons the event has left: `None` when it is unlimited or not loaded.
+    pub(crate) async fn remaining(&self, event_id: Uuid) -> Result<Option<i64>> {
+        let left: Option<i64> = self.redis.get(self.keys(event_id)[2].clone()).await?;
+        Ok(left)
+    }
+
     /// How many claims Redis holds for the event.
     pub(crate) async fn claimed_count(&self, event_id: Uuid) -> Result<i64> {
         Ok(self.redis.hlen(self.keys(event_id)[1].clone()).await?)

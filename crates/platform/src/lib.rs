@@ -7,6 +7,7 @@
 // Dev-dependencies serve the integration tests, not the unit tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod admission;
 pub mod auth;
 pub mod client;
 pub mod client_addr;

@@ -14,6 +14,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_payment::DESCRIPTOR,
     &staymesh_booking::DESCRIPTOR,
     &staymesh_saga::DESCRIPTOR,
+    &staymesh_queue::DESCRIPTOR,
 ];
 
 /// The service called `name`.

@@ -264,13 +264,6 @@ async fn each_event_rule_names_its_field() {
         ),
         (
             pb::CreateIssuanceEventRequest {
-                waiting_room: true,
-                ..valid.clone()
-            },
-            "waiting_room",
-        ),
-        (
-            pb::CreateIssuanceEventRequest {
                 coupon_id: "x".into(),
                 ..valid.clone()
             },
@@ -300,6 +293,59 @@ async fn each_event_rule_names_its_field() {
         .event
         .expect("event");
     assert_eq!((max.quantity, max.remaining), (1_000_000, 1_000_000));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_with_a_waiting_room_refuses_a_claim_without_an_admission_token() {
+    let mut app = spawn().await;
+    let coupon = app.coupon().await;
+    let event = app
+        .api
+        .create_issuance_event(authed(
+            pb::CreateIssuanceEventRequest {
+                coupon_id: coupon.coupon_id,
+                quantity: 10,
+                opens_at: Some(ts(Utc::now())),
+                closes_at: Some(ts(Utc::now() + Duration::hours(1))),
+                waiting_room: true,
+                ..Default::default()
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("an event with a waiting room")
+        .into_inner()
+        .event
+        .expect("event");
+    assert!(event.waiting_room);
+    let refused = app
+        .claim(&event.event_id, &guest(1))
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains(&format!("queue {}", event.event_id)),
+        "{refused:?}"
+    );
+    // Nothing was taken from the stock.
+    let read = app
+        .api
+        .clone()
+        .get_issuance_event(authed(
+            pb::GetIssuanceEventRequest {
+                event_id: event.event_id.clone(),
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("read")
+        .into_inner()
+        .event
+        .expect("event");
+    assert_eq!((read.issued, read.remaining), (0, 10));
     app.stop().await;
 }
 

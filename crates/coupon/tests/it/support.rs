@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use staymesh_coupon::{CouponArgs, DESCRIPTOR, Settings};
+use staymesh_platform::admission::QueueGate;
 use staymesh_platform::redis::RedisPool;
 use staymesh_proto::coupon as pb;
 use staymesh_proto::coupon::coupon_booking_service_client::CouponBookingServiceClient;
@@ -45,7 +46,10 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> App {
     infra.postgres_pool = 32;
     let mut coupon: CouponArgs = staymesh_testkit::own_args();
     coupon.coupon_tick = Duration::from_millis(200);
-    let mut settings = Settings::new(infra, server, coupon, Arc::new(FakeTokens));
+    // The queue service is not running here: events with a waiting room
+    // are refused before it would be asked (no token), or by its absence.
+    let gate = QueueGate::new("http://127.0.0.1:9").expect("gate");
+    let mut settings = Settings::new(infra, server, coupon, Arc::new(FakeTokens), Arc::new(gate));
     configure(&mut settings);
     let running = {
         let settings = settings.clone();
