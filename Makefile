@@ -15,10 +15,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 STAYMESH := $(TARGET_DIR)/release/staymesh
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help up test lint down infra urls build tools chart bench bench-coupons bench-points bench-payments bench-bookings
+.PHONY: help up test lint down infra urls build tools chart bench bench-coupons bench-points bench-payments bench-bookings bench-queue
 
 help:
-	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | bench-bookings | down | infra | urls"
+	@echo "make up | test | lint | bench | bench-coupons | bench-points | bench-payments | bench-bookings | bench-queue | down | infra | urls"
 
 # Every service's ports come from the binary's one list of services.
 urls: build
@@ -84,3 +84,10 @@ bench-payments:
 # saga, against the running mesh, next to pgbench's TPC-B on the same Postgres.
 bench-bookings:
 	cargo run --release -p staymesh-bench -- bookings
+
+# A crowd of 50,000 at one waiting room: enters per second next to a bare
+# tonic echo, the watch streams one queue process holds and its RSS, the
+# admission rate against the configured one. Needs only `make infra`.
+bench-queue: infra
+	cargo build --release -p staymesh --bin staymesh
+	cargo run --release -p staymesh-bench -- queue

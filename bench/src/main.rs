@@ -10,6 +10,8 @@
 //! PAID payment through the edge, next to the same echo (see `payments.rs`).
 //! `staymesh-bench bookings` books and pays whole stays through the saga,
 //! next to pgbench's TPC-B on the same Postgres (see `bookings.rs`).
+//! `staymesh-bench queue` runs a crowd through one waiting room of a queue
+//! process it starts (see `queue.rs`).
 //!
 //! Load only ever goes to loopback addresses.
 
@@ -20,6 +22,7 @@ mod echo;
 mod load;
 mod payments;
 mod points;
+mod queue;
 mod redis_bench;
 mod scenarios;
 mod tokens;
@@ -97,6 +100,7 @@ enum Mode {
     Points(points::PointArgs),
     Payments(payments::PaymentArgs),
     Bookings(bookings::BookingArgs),
+    Queue(queue::QueueArgs),
 }
 
 /// One row of the results.
@@ -127,6 +131,7 @@ async fn main() -> ExitCode {
         Some(Mode::Points(point_args)) => points::run(point_args).await,
         Some(Mode::Payments(payment_args)) => payments::run(payment_args).await,
         Some(Mode::Bookings(booking_args)) => bookings::run(booking_args).await,
+        Some(Mode::Queue(queue_args)) => queue::run(queue_args).await,
         None => run(args).await,
     };
     match outcome {

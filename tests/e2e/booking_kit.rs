@@ -57,6 +57,16 @@ pub fn in_days(days: i64) -> NaiveDate {
 /// A room type of a new property of the demo host, `rooms` rooms at
 /// `price` a night for the next 90 days.
 pub async fn listing(edge: &str, host: &str, rooms: i32, price: i64) -> String {
+    listing_of_property(edge, host, rooms, price).await.1
+}
+
+/// [`listing`], with the property's id: (property id, room type id).
+pub async fn listing_of_property(
+    edge: &str,
+    host: &str,
+    rooms: i32,
+    price: i64,
+) -> (String, String) {
     let property = http(
         Method::POST,
         &format!("{edge}/v1/properties"),
@@ -95,7 +105,7 @@ pub async fn listing(edge: &str, host: &str, rooms: i32, price: i64) -> String {
     )
     .await;
     assert_eq!(calendar.status, 200, "{}", calendar.body);
-    room_type_id
+    (property_id, room_type_id)
 }
 
 /// CreateBooking through the edge; `extra` adds fields (coupon, points, key).

@@ -283,6 +283,7 @@ impl Accommodation {
             discount_percent: r.discount_percent,
             starts_at,
             ends_at,
+            waiting_room: r.waiting_room,
         };
         let created = time_sale::create(&self.pool, sale).await?;
         self.listing_changed(property_id).await;

@@ -87,6 +87,16 @@ pub(crate) async fn quote(pool: &PgPool, q: &QuoteRequest) -> Result<pb::QuoteSt
     .bind(q.nights.end)
     .fetch_one(pool)
     .await?;
+    // Booking at a sale with a waiting room needs that queue's admission.
+    let guarded: Option<Uuid> = sqlx::query_scalar(
+        "SELECT ts.id FROM time_sale ts JOIN room_type rt ON rt.property_id = ts.property_id \
+         WHERE rt.id = $1 AND (ts.room_type_id IS NULL OR ts.room_type_id = rt.id) \
+           AND ts.waiting_room AND ts.starts_at <= now() AND now() < ts.ends_at \
+         ORDER BY ts.discount_percent DESC, ts.id LIMIT 1",
+    )
+    .bind(q.room_type_id)
+    .fetch_optional(pool)
+    .await?;
     let count = q.nights.count();
     let rooms = i64::from(q.rooms);
     let extra_guests = i64::from((q.guests - room.base_occupancy).max(0));
@@ -106,5 +116,6 @@ pub(crate) async fn quote(pool: &PgPool, q: &QuoteRequest) -> Result<pb::QuoteSt
         extra_guest_fees: Some(money(fees)),
         total_price: Some(money(nights_price + fees)),
         rooms_left,
+        guarded_time_sale_id: guarded.map(|id| id.to_string()).unwrap_or_default(),
     })
 }

@@ -17,6 +17,7 @@ pub(crate) struct NewSale {
     pub(crate) discount_percent: i32,
     pub(crate) starts_at: DateTime<Utc>,
     pub(crate) ends_at: DateTime<Utc>,
+    pub(crate) waiting_room: bool,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -27,6 +28,7 @@ struct SaleRow {
     discount_percent: i32,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
+    waiting_room: bool,
 }
 
 impl SaleRow {
@@ -41,11 +43,13 @@ impl SaleRow {
             discount_percent: self.discount_percent,
             starts_at: Some(timestamp(self.starts_at)),
             ends_at: Some(timestamp(self.ends_at)),
+            waiting_room: self.waiting_room,
         }
     }
 }
 
-const SALE_COLUMNS: &str = "id, property_id, room_type_id, discount_percent, starts_at, ends_at";
+const SALE_COLUMNS: &str =
+    "id, property_id, room_type_id, discount_percent, starts_at, ends_at, waiting_room";
 
 /// Stores a sale (ownership was checked by the caller).
 pub(crate) async fn create(pool: &PgPool, sale: NewSale) -> Result<pb::TimeSale> {
@@ -63,8 +67,8 @@ pub(crate) async fn create(pool: &PgPool, sale: NewSale) -> Result<pb::TimeSale>
         }
     }
     let row: SaleRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO time_sale (id, property_id, room_type_id, discount_percent, starts_at, ends_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SALE_COLUMNS}"
+        "INSERT INTO time_sale (id, property_id, room_type_id, discount_percent, starts_at, ends_at, \
+           waiting_room) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SALE_COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(sale.property_id)
@@ -72,6 +76,7 @@ pub(crate) async fn create(pool: &PgPool, sale: NewSale) -> Result<pb::TimeSale>
     .bind(sale.discount_percent)
     .bind(sale.starts_at)
     .bind(sale.ends_at)
+    .bind(sale.waiting_room)
     .fetch_one(pool)
     .await?;
     Ok(row.into_proto())

@@ -2,10 +2,12 @@
 //! (the guest their own, the host those of their properties, ADMIN all),
 //! and the guest's and the host's lists.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use sqlx::PgPool;
+use staymesh_platform::admission::Gate;
 use staymesh_platform::auth::Caller;
 use staymesh_platform::convert::Page;
 use staymesh_platform::rpc::{Error, Result};
@@ -26,6 +28,8 @@ pub(crate) struct Bookings {
     /// How long a new booking waits for its payment.
     pub(crate) payment_window: Duration,
     pub(crate) watchers: Watchers,
+    /// Spends admission tokens of time sales with a waiting room.
+    pub(crate) gate: Arc<dyn Gate>,
 }
 
 /// Which bookings a list call wants.

@@ -36,6 +36,8 @@ pub(crate) struct NewBooking {
     pub(crate) key: String,
     /// The request's fingerprint: a retry under the key must match it.
     pub(crate) hash: Vec<u8>,
+    /// Spent when the stay is on a time sale with a waiting room.
+    pub(crate) admission_token: String,
 }
 
 impl NewBooking {
@@ -79,11 +81,6 @@ impl NewBooking {
             "idempotency_key",
             &format!("must be at most {MAX_KEY} characters"),
         );
-        v.check(
-            r.admission_token.is_empty(),
-            "admission_token",
-            "no hot sale guards bookings yet; leave it empty",
-        );
         v.into_result()?;
         let (Some(room_type_id), Some(check_in), Some(check_out)) =
             (room_type_id, check_in, check_out)
@@ -103,7 +100,16 @@ impl NewBooking {
             user_coupon_id,
             points: r.points_to_use,
             key: key.to_owned(),
-            hash: Sha256::digest(r.encode_to_vec()).to_vec(),
+            // A retry may carry a newer admission token: same booking.
+            hash: Sha256::digest(
+                pb::CreateBookingRequest {
+                    admission_token: String::new(),
+                    ..r.clone()
+                }
+                .encode_to_vec(),
+            )
+            .to_vec(),
+            admission_token: r.admission_token.clone(),
         })
     }
 }
@@ -143,6 +149,13 @@ pub(crate) async fn create(
     }
     let booking_id = Uuid::now_v7();
     let quote = pricing.stay(&new.stay).await?;
+    // A sale behind a waiting room: only those it admitted book at it.
+    if let Ok(sale) = Uuid::parse_str(&quote.guarded_time_sale_id) {
+        bookings
+            .gate
+            .spend(sale, &new.user_id.to_string(), &new.admission_token)
+            .await?;
+    }
     let price = quote.total_price.as_ref().map_or(0, |m| m.amount);
     let host_id = Uuid::parse_str(&quote.host_id)
         .map_err(|_| Error::Precondition("the property's host is not a user".into()))?;

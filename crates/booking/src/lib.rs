@@ -23,6 +23,7 @@ mod watch;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
+use staymesh_platform::admission::QueueGate;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::participant::Participant;
 use staymesh_platform::kafka::{self, OutboxRelay, Producer};
@@ -119,6 +120,7 @@ pub async fn run(
         events_topic: events_topic.clone(),
         payment_window: settings.booking.booking_payment_window,
         watchers: watchers.clone(),
+        gate: Arc::new(QueueGate::new(settings.urls.get("queue")?)?),
     };
 
     let mut background = tokio::task::JoinSet::new();

@@ -376,6 +376,7 @@ mod tests {
             discount_percent: 10,
             starts_at: Some(prost_types::Timestamp::default()),
             ends_at: Some(prost_types::Timestamp::default()),
+            waiting_room: false,
         };
         assert!(fields(&sale("")).is_empty());
         assert_eq!(fields(&sale("rt-1")), ["room_type_id"]);

@@ -40,6 +40,7 @@ async fn sale_price_is_cached_until_the_sale_ends_and_never_served_stale() {
         discount_percent: 20,
         starts_at: Some(ts(chrono::Utc::now() - chrono::Duration::seconds(5))),
         ends_at: Some(ts(ends)),
+        waiting_room: false,
     };
     let sale = app
         .api
@@ -114,6 +115,7 @@ async fn sale_price_is_cached_until_the_sale_ends_and_never_served_stale() {
         discount_percent: 10,
         starts_at: Some(ts(chrono::Utc::now() - chrono::Duration::seconds(1))),
         ends_at: Some(ts(chrono::Utc::now() + chrono::Duration::hours(1))),
+        waiting_room: false,
     };
     app.api
         .create_time_sale(authed(sale, HOST))
