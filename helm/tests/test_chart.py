@@ -410,17 +410,17 @@ def test_sandbox_shares_the_payment_services_secrets(renderings):
 
 
 def test_adding_a_service_is_one_line_of_values():
-    services = chart.load_values("values.yaml")["services"] + [{"name": "review", "port": 50057, "topics": ["events"]}]
+    services = chart.load_values("values.yaml")["services"] + [{"name": "wishlist", "port": 50060, "topics": ["events"]}]
     objects = chart.render({"services": services})
-    c = container(named(objects, "Deployment", "staymesh-review"))
-    assert c["args"] == ["review"] and c["readinessProbe"]["grpc"] == {"port": 50057}
-    assert {"name": "metrics", "containerPort": 9157, "protocol": "TCP"} in c["ports"]
+    c = container(named(objects, "Deployment", "staymesh-wishlist"))
+    assert c["args"] == ["wishlist"] and c["readinessProbe"]["grpc"] == {"port": 50060}
+    assert {"name": "metrics", "containerPort": 9160, "protocol": "TCP"} in c["ports"]
     for kind in ("Service", "NetworkPolicy", "PodDisruptionBudget"):
-        named(objects, kind, "staymesh-review")
+        named(objects, kind, "staymesh-wishlist")
     config = named(objects, "ConfigMap", "staymesh-config")["data"]
-    assert config["STAYMESH_REVIEW_URL"] == "http://staymesh-review:50057"
+    assert config["STAYMESH_WISHLIST_URL"] == "http://staymesh-wishlist:50060"
     script = named(objects, "Job", "staymesh-topics")["spec"]["template"]["spec"]["containers"][0]["args"][0]
-    assert 'create "staymesh.review.events.dlq"' in script
+    assert 'create "staymesh.wishlist.events.dlq"' in script
 
 
 def test_notes_show_the_port_forwards(tmp_path):

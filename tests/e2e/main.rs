@@ -19,6 +19,7 @@ mod journey;
 mod mesh;
 mod payments;
 mod pods;
+mod reviews;
 mod stays;
 mod support;
 mod waiting_room;

@@ -17,6 +17,7 @@ mod inventory;
 mod inventory_api;
 mod lowest_price;
 mod quote;
+mod ratings;
 mod search;
 pub mod seed;
 pub mod terms;
@@ -93,7 +94,8 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), Error> {
     let infra = &settings.infra;
-    let topics = Participant::topics(infra, SERVICE);
+    let mut topics = Participant::topics(infra, SERVICE);
+    topics.extend(ratings::topics(infra));
     let connected = DESCRIPTOR
         .connect_with_topics_when_ready(infra, &topics, &shutdown)
         .await?;
@@ -110,6 +112,17 @@ pub async fn run(
     ));
     let relay = OutboxRelay::new(pool.clone(), Producer::new(&infra.kafka_brokers)?);
     background.spawn(relay.run_until(shutdown.clone()));
+    // Ratings follow the review service's aggregates.
+    let rated = ratings::consumer(infra)?;
+    let (rating_pool, stopping) = (pool.clone(), shutdown.clone());
+    background.spawn(async move {
+        rated
+            .run(
+                |incoming| ratings::handle(rating_pool.clone(), incoming),
+                &stopping,
+            )
+            .await;
+    });
     // The search index builds while the server answers NOT_SERVING.
     let index = Index::new(pool.clone());
     background.spawn(index::follow(index.clone(), shutdown.clone()));

@@ -15,6 +15,7 @@ pub(crate) static SERVICES: &[&Descriptor] = &[
     &staymesh_booking::DESCRIPTOR,
     &staymesh_saga::DESCRIPTOR,
     &staymesh_queue::DESCRIPTOR,
+    &staymesh_review::DESCRIPTOR,
 ];
 
 /// The service called `name`.
