@@ -100,7 +100,8 @@ impl ApiError {
         )
     }
 
-    fn plain(status: StatusCode, code: Code, message: String) -> Self {
+    /// An answer of the edge's own, with no field details.
+    pub(crate) fn plain(status: StatusCode, code: Code, message: String) -> Self {
         Self {
             status,
             code,

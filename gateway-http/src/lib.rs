@@ -23,6 +23,7 @@ mod events;
 mod fields;
 mod forward;
 mod health;
+pub mod media;
 mod openapi;
 mod routes;
 mod rules;
@@ -97,6 +98,8 @@ pub struct GatewayOptions {
     deadline: Duration,
     readiness_timeout: Duration,
     max_body_bytes: usize,
+    /// The local store of review images, when the edge serves it.
+    media: Option<media::MediaStore>,
 }
 
 impl Default for GatewayOptions {
@@ -105,6 +108,7 @@ impl Default for GatewayOptions {
             deadline: Duration::from_secs(10),
             readiness_timeout: Duration::from_secs(2),
             max_body_bytes: 1024 * 1024,
+            media: None,
         }
     }
 }
@@ -119,6 +123,13 @@ impl GatewayOptions {
     /// How long `/readyz` waits for each backend's health check (default 2 s).
     pub fn with_readiness_timeout(mut self, timeout: Duration) -> Self {
         self.readiness_timeout = timeout;
+        self
+    }
+
+    /// Serves the local store of review images at `/media/` (uploads under
+    /// the review service's signed grants, and the stored images).
+    pub fn with_media(mut self, store: media::MediaStore) -> Self {
+        self.media = Some(store);
         self
     }
 
@@ -171,18 +182,23 @@ pub fn router(backends: Backends, options: GatewayOptions) -> Result<Router, Err
             Some(Route { binding, channel })
         })
         .collect();
+    let media = options.media.clone();
     let gateway = Arc::new(Gateway {
         routes: Routes::new(routes),
         backends,
         options,
         openapi: Bytes::from(openapi),
     });
-    Ok(Router::new()
+    let api = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/openapi.json", get(openapi_json))
         .fallback(forward::handle)
-        .with_state(gateway))
+        .with_state(gateway);
+    Ok(match media {
+        Some(store) => media::routes(store).merge(api),
+        None => api,
+    })
 }
 
 async fn openapi_json(

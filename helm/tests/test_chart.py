@@ -299,6 +299,8 @@ def consumers(variable):
         "STAYMESH_PAYMENT_PG_API_SECRET": ["payment"],
         "STAYMESH_PAYMENT_PG_WEBHOOK_SECRET": ["payment"],
         "STAYMESH_QUEUE_TOKEN_SECRET": ["queue"],
+        "STAYMESH_MEDIA_SECRET": ["review", "gateway"],
+        "STAYMESH_PUBLIC_URL": ["review", "gateway"],
         "STAYMESH_PG_SANDBOX_API_SECRET": ["pg-sandbox"],
         "STAYMESH_PG_SANDBOX_WEBHOOK_SECRET": ["pg-sandbox"],
         "STAYMESH_PG_SANDBOX_PUBLIC_URL": ["pg-sandbox"],
@@ -307,7 +309,7 @@ def consumers(variable):
 
 
 # Addresses browsers use: the local machine is right behind a port-forward.
-BROWSER_FACING = {"STAYMESH_PAYMENT_RETURN_URL", "STAYMESH_PG_SANDBOX_PUBLIC_URL"}
+BROWSER_FACING = {"STAYMESH_PAYMENT_RETURN_URL", "STAYMESH_PG_SANDBOX_PUBLIC_URL", "STAYMESH_PUBLIC_URL"}
 
 
 def processes(objects):

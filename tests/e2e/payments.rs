@@ -60,7 +60,7 @@ async fn a_guest_pays_through_the_sandbox_pg_and_the_edge() {
         Method::POST,
         checkout,
         &[("content-type", "application/x-www-form-urlencoded")],
-        "cardNumber=4242424242424242&action=pay".into(),
+        "cardNumber=4242424242424242&action=pay".to_owned(),
     )
     .await;
     assert_eq!(paid.status, 303, "{}", paid.body);
@@ -120,7 +120,7 @@ async fn a_guest_pays_through_the_sandbox_pg_and_the_edge() {
             ),
             ("webhook-signature", "v1,Zm9yZ2VkIHNpZ25hdHVyZQ=="),
         ],
-        r#"{"type":"Transaction.Paid","data":{"paymentKey":"x","orderId":"y"}}"#.into(),
+        r#"{"type":"Transaction.Paid","data":{"paymentKey":"x","orderId":"y"}}"#.to_owned(),
     )
     .await;
     assert_eq!(forged.status, 401, "{}", forged.body);

@@ -107,6 +107,7 @@ impl Deployment {
                 "STAYMESH_PAYMENT_RETURN_URL",
                 format!("{}/v1/payments:approve", self.edge()),
             )
+            .env("STAYMESH_PUBLIC_URL", self.edge())
             .kill_on_drop(true);
         for service in &self.services {
             let env = service.name.to_ascii_uppercase().replace('-', "_");
@@ -200,6 +201,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: hyper::HeaderMap,
     pub body: String,
+    /// The body as sent, for answers that are not text.
+    pub raw: tonic::codegen::Bytes,
 }
 
 impl Answer {
@@ -241,7 +244,7 @@ pub async fn http_raw(
     method: hyper::Method,
     url: &str,
     headers: &[(&str, &str)],
-    body: String,
+    body: impl Into<tonic::codegen::Bytes>,
 ) -> Answer {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
@@ -252,9 +255,7 @@ pub async fn http_raw(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request
-        .body(Full::new(tonic::codegen::Bytes::from(body)))
-        .expect("request");
+    let request = request.body(Full::new(body.into())).expect("request");
     let response = client.request(request).await.expect("HTTP request");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -268,6 +269,7 @@ pub async fn http_raw(
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod kafka;
 pub mod layers;
+pub mod media;
 pub mod metrics_http;
 pub mod redis;
 pub mod rpc;

@@ -11,7 +11,9 @@ use staymesh_proto::review as pb;
 use tonic::Request;
 
 use crate::api::ReviewsApi;
+use crate::images::MAX_IMAGES;
 use crate::reviews::NewReview;
+use uuid::Uuid;
 
 /// Longest review text, in characters.
 const MAX_TEXT: usize = 2_000;
@@ -34,6 +36,31 @@ fn check_text(text: &str, v: &mut FieldViolations) -> String {
     text.to_owned()
 }
 
+/// Upload ids for a review: at most five, each once.
+fn check_images(ids: &[String], v: &mut FieldViolations) -> Vec<Uuid> {
+    v.check(
+        ids.len() <= MAX_IMAGES,
+        "image_upload_ids",
+        "at most 5 images",
+    );
+    let parsed: Vec<Uuid> = ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    v.check(
+        parsed.len() == ids.len(),
+        "image_upload_ids",
+        "must be upload ids from CreateImageUpload",
+    );
+    let distinct: std::collections::HashSet<&Uuid> = parsed.iter().collect();
+    v.check(
+        distinct.len() == parsed.len(),
+        "image_upload_ids",
+        "must not name an upload twice",
+    );
+    parsed
+}
+
 /// The caller when the request carries a valid token; public reads take none.
 fn optional_caller<T>(request: &Request<T>) -> Option<Caller> {
     match request.extensions().get::<Authentication>() {
@@ -53,11 +80,7 @@ impl ReviewsApi {
         let booking_id = convert::id(&r.booking_id, "booking_id", &mut v);
         let rating = check_rating(r.rating, &mut v);
         let text = check_text(&r.text, &mut v);
-        v.check(
-            r.image_upload_ids.is_empty(),
-            "image_upload_ids",
-            "images are not accepted yet",
-        );
+        let images = check_images(&r.image_upload_ids, &mut v);
         v.into_result()?;
         let booking_id = booking_id.ok_or_else(|| Error::invalid("booking_id", "is required"))?;
         let row = self
@@ -69,11 +92,12 @@ impl ReviewsApi {
                     booking_id,
                     rating,
                     text,
+                    images,
                 },
             )
             .await?;
         Ok(pb::CreateReviewResponse {
-            review: Some(row.to_proto()),
+            review: Some(self.reviews.render_one(&row).await?),
         })
     }
 
@@ -85,7 +109,7 @@ impl ReviewsApi {
         let id = require_id(&request.get_ref().review_id, "review_id")?;
         let row = self.reviews.get(id, caller.as_ref()).await?;
         Ok(pb::GetReviewResponse {
-            review: Some(row.to_proto()),
+            review: Some(self.reviews.render_one(&row).await?),
         })
     }
 
@@ -99,16 +123,22 @@ impl ReviewsApi {
         let id = convert::id(&r.review_id, "review_id", &mut v);
         let rating = (r.rating != 0).then(|| check_rating(r.rating, &mut v));
         let text = (!r.text.is_empty()).then(|| check_text(&r.text, &mut v));
+        let images = r
+            .replace_images
+            .then(|| check_images(&r.image_upload_ids, &mut v));
         v.check(
-            !r.replace_images || r.image_upload_ids.is_empty(),
+            r.replace_images || r.image_upload_ids.is_empty(),
             "image_upload_ids",
-            "images are not accepted yet",
+            "set replace_images to change the images",
         );
         v.into_result()?;
         let id = id.ok_or_else(|| Error::invalid("review_id", "is required"))?;
-        let row = self.reviews.update(&caller, id, rating, text).await?;
+        let row = self
+            .reviews
+            .update(&caller, id, rating, text, images)
+            .await?;
         Ok(pb::UpdateReviewResponse {
-            review: Some(row.to_proto()),
+            review: Some(self.reviews.render_one(&row).await?),
         })
     }
 
@@ -131,7 +161,7 @@ impl ReviewsApi {
         let id = require_id(&r.review_id, "review_id")?;
         let row = self.reviews.hide(&caller, id, r.hidden).await?;
         Ok(pb::HideReviewResponse {
-            review: Some(row.to_proto()),
+            review: Some(self.reviews.render_one(&row).await?),
         })
     }
 
@@ -151,22 +181,24 @@ impl ReviewsApi {
             v.add("sort", "is not a review sort");
             pb::ReviewSort::Unspecified
         });
-        v.check(
-            !r.with_images,
-            "with_images",
-            "no review has images yet; leave it false",
-        );
         let page = Page::parse(r.page_size, &r.page_token, &mut v);
         v.into_result()?;
         let property_id =
             property_id.ok_or_else(|| Error::invalid("property_id", "is required"))?;
         let rows = self
             .reviews
-            .of_property(property_id, room_type_id, sort, page.fetch(), page.offset)
+            .of_property(
+                property_id,
+                room_type_id,
+                sort,
+                r.with_images,
+                page.fetch(),
+                page.offset,
+            )
             .await?;
         let (rows, next_page_token) = page.finish(rows);
         Ok(pb::ListPropertyReviewsResponse {
-            reviews: rows.iter().map(|r| r.to_proto()).collect(),
+            reviews: self.reviews.render(&rows).await?,
             next_page_token,
         })
     }
@@ -186,7 +218,7 @@ impl ReviewsApi {
             .await?;
         let (rows, next_page_token) = page.finish(rows);
         Ok(pb::ListMyReviewsResponse {
-            reviews: rows.iter().map(|r| r.to_proto()).collect(),
+            reviews: self.reviews.render(&rows).await?,
             next_page_token,
         })
     }
@@ -209,9 +241,11 @@ impl ReviewsApi {
         &self,
         request: Request<pb::CreateImageUploadRequest>,
     ) -> Result<pb::CreateImageUploadResponse> {
-        require_caller(&request)?;
-        Err(Error::Precondition(
-            "review images are not accepted yet: object storage is not configured".into(),
-        ))
+        let caller = require_caller(&request)?;
+        let r = request.get_ref();
+        self.reviews
+            .images
+            .grant(caller.id()?, &r.content_type, r.content_length)
+            .await
     }
 }

@@ -10,14 +10,17 @@ mod api;
 mod config;
 pub mod directory;
 mod handlers;
+mod images;
 mod reviews;
 mod stays;
+pub mod store;
 
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use staymesh_platform::auth::TokenVerifier;
 use staymesh_platform::kafka::{self, OutboxRelay, Producer};
+use staymesh_platform::media::MediaArgs;
 use staymesh_platform::server::GrpcServer;
 use staymesh_platform::service::{self, Descriptor, Launch};
 use staymesh_platform::{InfraArgs, ServerArgs, Shutdown};
@@ -28,6 +31,7 @@ pub use api::ReviewsApi;
 pub use config::ReviewArgs;
 pub use directory::{Directory, MeshDirectory, Stay};
 pub use staymesh_platform::rpc::Error;
+pub use store::{LocalStore, ObjectStore};
 
 /// The service's name: its database suffix, metrics label and log field.
 pub const SERVICE: &str = "review";
@@ -42,16 +46,17 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     migrator: &MIGRATOR,
     args: <ReviewArgs as clap::Args>::augment_args,
     prepare: |matches| {
-        Ok(service::ready(
+        let args = (
             service::own_args::<ReviewArgs>(matches)?,
-            launch,
-        ))
+            service::own_args::<MediaArgs>(matches)?,
+        );
+        Ok(service::ready(args, launch))
     },
     seed: None,
     tasks: &[],
 };
 
-async fn launch(args: ReviewArgs, launch: Launch) -> Result<(), Error> {
+async fn launch((args, media): (ReviewArgs, MediaArgs), launch: Launch) -> Result<(), Error> {
     let directory = MeshDirectory::new(launch.urls.get("user")?, launch.urls.get("booking")?)?;
     let settings = Settings {
         infra: launch.infra,
@@ -59,6 +64,7 @@ async fn launch(args: ReviewArgs, launch: Launch) -> Result<(), Error> {
         review: args,
         token_verifier: launch.token_verifier,
         directory: Arc::new(directory),
+        store: Arc::new(LocalStore::new(&media)),
     };
     run(settings, launch.listener, launch.shutdown).await
 }
@@ -75,6 +81,8 @@ pub struct Settings {
     pub token_verifier: Arc<dyn TokenVerifier>,
     /// Who users are and which of their bookings are completed.
     pub directory: Arc<dyn Directory>,
+    /// Where review images are.
+    pub store: Arc<dyn ObjectStore>,
 }
 
 /// Serves the review service on `listener` until `shutdown`, with the
@@ -94,13 +102,23 @@ pub async fn run(
     let Some((pool, redis)) = connected else {
         return Ok(());
     };
+    let images = images::Images {
+        pool: pool.clone(),
+        store: settings.store.clone(),
+    };
     let reviews = reviews::Reviews {
         pool: pool.clone(),
         events_topic,
         window: settings.review.review_window,
         directory: settings.directory.clone(),
+        images: images.clone(),
     };
     let mut background = tokio::task::JoinSet::new();
+    background.spawn(images.clean_up(
+        settings.review.review_upload_cleanup_every,
+        settings.review.review_upload_ttl,
+        shutdown.clone(),
+    ));
     let completed = stays::consumer(infra)?;
     let recording = reviews.clone();
     let stopping = shutdown.clone();

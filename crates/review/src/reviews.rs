@@ -18,6 +18,7 @@ use staymesh_proto::saga::PropertyRatingChanged;
 use uuid::Uuid;
 
 use crate::directory::{Directory, Stay};
+use crate::images::Images;
 
 /// Reviews, their stays and their aggregates.
 #[derive(Debug, Clone)]
@@ -28,6 +29,7 @@ pub(crate) struct Reviews {
     /// How long after a stay it may be reviewed.
     pub(crate) window: Duration,
     pub(crate) directory: Arc<dyn Directory>,
+    pub(crate) images: Images,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -84,6 +86,8 @@ pub(crate) struct NewReview {
     pub(crate) booking_id: Uuid,
     pub(crate) rating: i16,
     pub(crate) text: String,
+    /// Uploads to attach, in order.
+    pub(crate) images: Vec<Uuid>,
 }
 
 /// A property's counts by rating.
@@ -216,6 +220,7 @@ impl Reviews {
                 "the stay can no longer be reviewed: its review window closed at {closes}"
             )));
         }
+        self.images.check(user, None, &new.images).await?;
         let author_name = self.directory.author_name(authorization).await?;
         let mut tx = self.pool.begin().await?;
         let inserted: Option<ReviewRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -239,9 +244,30 @@ impl Reviews {
                 new.booking_id
             )));
         };
+        Images::attach(&mut tx, user, row.id, &new.images).await?;
         count(&mut tx, &self.events_topic, row.property_id, row.rating, 1).await?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// Reviews on the wire, each with its images.
+    pub(crate) async fn render(&self, rows: &[ReviewRow]) -> Result<Vec<pb::Review>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut images = self.images.by_review(&ids).await?;
+        Ok(rows
+            .iter()
+            .map(|row| pb::Review {
+                images: images.remove(&row.id).unwrap_or_default(),
+                ..row.to_proto()
+            })
+            .collect())
+    }
+
+    /// One review on the wire.
+    pub(crate) async fn render_one(&self, row: &ReviewRow) -> Result<pb::Review> {
+        let mut one = self.render(std::slice::from_ref(row)).await?;
+        one.pop()
+            .ok_or_else(|| Error::not_found("review", row.id.to_string()))
     }
 
     /// The review, if `caller` may see it.
@@ -290,7 +316,12 @@ impl Reviews {
         id: Uuid,
         rating: Option<i16>,
         text: Option<String>,
+        images: Option<Vec<Uuid>>,
     ) -> Result<ReviewRow> {
+        let user = caller.id()?;
+        if let Some(images) = &images {
+            self.images.check(user, Some(id), images).await?;
+        }
         let mut tx = self.pool.begin().await?;
         let before = Self::lock(&mut tx, id, caller, false).await?;
         let after: ReviewRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -320,7 +351,12 @@ impl Reviews {
             )
             .await?;
         }
+        let dropped = match &images {
+            Some(images) => Images::attach(&mut tx, user, id, images).await?,
+            None => Vec::new(),
+        };
         tx.commit().await?;
+        self.images.discard(&dropped).await?;
         Ok(after)
     }
 
@@ -328,6 +364,7 @@ impl Reviews {
     pub(crate) async fn delete(&self, caller: &Caller, id: Uuid) -> Result<ReviewRow> {
         let mut tx = self.pool.begin().await?;
         let row = Self::lock(&mut tx, id, caller, true).await?;
+        let images = Images::of(&mut tx, id).await?;
         sqlx::query("DELETE FROM review WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -336,6 +373,7 @@ impl Reviews {
             count(&mut tx, &self.events_topic, row.property_id, row.rating, -1).await?;
         }
         tx.commit().await?;
+        self.images.discard(&images).await?;
         Ok(row)
     }
 
@@ -390,6 +428,7 @@ impl Reviews {
         property_id: Uuid,
         room_type_id: Option<Uuid>,
         sort: pb::ReviewSort,
+        with_images: bool,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ReviewRow>> {
@@ -401,12 +440,14 @@ impl Reviews {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM review WHERE property_id = $1 AND NOT hidden \
                AND ($2::uuid IS NULL OR room_type_id = $2) \
+               AND (NOT $5 OR EXISTS (SELECT 1 FROM image_upload i WHERE i.review_id = review.id)) \
              ORDER BY {order} LIMIT $3 OFFSET $4"
         )))
         .bind(property_id)
         .bind(room_type_id)
         .bind(limit)
         .bind(offset)
+        .bind(with_images)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -24,6 +24,8 @@ pub(crate) struct Cli {
     pub(crate) edge: EdgeArgs,
     #[command(flatten)]
     pub(crate) pg_sandbox: staymesh_pg_sandbox::SandboxArgs,
+    #[command(flatten)]
+    pub(crate) media: staymesh_platform::media::MediaArgs,
     /// Log format.
     #[arg(
         long,

@@ -138,8 +138,12 @@ pub(crate) async fn serve(
                 backends.insert(*grpc, channel.clone());
             }
         }
-        let options =
-            staymesh_gateway::GatewayOptions::default().with_deadline(cli.server.request_timeout);
+        let options = staymesh_gateway::GatewayOptions::default()
+            .with_deadline(cli.server.request_timeout)
+            .with_media(staymesh_gateway::media::MediaStore {
+                dir: cli.media.media_dir.clone(),
+                secret: cli.media.media_secret.clone(),
+            });
         let router = staymesh_gateway::router(backends, options)?;
         let listener = bind(cli.server.addr(cli.edge.http_port)).await?;
         metrics(cli, cli.edge.gateway_metrics_port, &shutdown).await?;

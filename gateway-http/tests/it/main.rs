@@ -15,3 +15,4 @@ use prost_reflect as _;
 use regex as _;
 use thiserror as _;
 use tracing as _;
+use {chrono as _, serde as _, staymesh_platform as _, uuid as _};

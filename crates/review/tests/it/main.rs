@@ -11,5 +11,6 @@
 )]
 
 mod aggregate;
+mod images;
 mod reviews;
 mod support;

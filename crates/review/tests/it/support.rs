@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use staymesh_platform::kafka::Producer;
+use staymesh_platform::media::MediaArgs;
 use staymesh_platform::rpc::Result;
 use staymesh_proto::review as pb;
 use staymesh_proto::review::review_service_client::ReviewServiceClient;
 use staymesh_proto::saga::BookingCompleted;
-use staymesh_review::{DESCRIPTOR, Directory, ReviewArgs, Settings, Stay};
+use staymesh_review::{DESCRIPTOR, Directory, LocalStore, ReviewArgs, Settings, Stay};
 use staymesh_testkit::Running;
 pub use staymesh_testkit::{FakeTokens, authed, violated_fields};
 use tonic::transport::Channel;
@@ -52,19 +53,33 @@ pub struct App {
     pub pool: PgPool,
     pub settings: Settings,
     pub known: Arc<Known>,
+    /// The directory the edge would write uploads to.
+    pub store: LocalStore,
     producer: Producer,
     running: Running<staymesh_review::Error>,
 }
 
 pub async fn spawn() -> App {
+    spawn_with(|_| {}).await
+}
+
+/// Starts the service after `configure` adjusted its settings. Images go
+/// to a directory of the test's own.
+pub async fn spawn_with(configure: impl FnOnce(&mut ReviewArgs)) -> App {
     let (infra, server) = staymesh_testkit::stores();
     let known = Arc::new(Known::default());
+    let mut review = staymesh_testkit::own_args::<ReviewArgs>();
+    configure(&mut review);
+    let mut media = staymesh_testkit::own_args::<MediaArgs>();
+    media.media_dir = std::env::temp_dir().join(format!("staymesh-review-{}", Uuid::now_v7()));
+    let store = LocalStore::new(&media);
     let settings = Settings {
         infra,
         server,
-        review: staymesh_testkit::own_args::<ReviewArgs>(),
+        review,
         token_verifier: Arc::new(FakeTokens),
         directory: known.clone(),
+        store: Arc::new(store.clone()),
     };
     let running = {
         let settings = settings.clone();
@@ -79,6 +94,7 @@ pub async fn spawn() -> App {
         producer: Producer::new(&settings.infra.kafka_brokers).expect("producer"),
         settings,
         known,
+        store,
         running,
     }
 }
@@ -97,6 +113,60 @@ pub fn stay(user: Uuid, property: Uuid, completed_at: DateTime<Utc>) -> Stay {
 impl App {
     pub async fn stop(self) {
         self.running.stop().await;
+        let _ = std::fs::remove_dir_all(&self.store.dir);
+    }
+
+    /// A granted upload of `content_type`, `length` bytes at most.
+    pub async fn upload_grant(
+        &self,
+        token: &str,
+        content_type: &str,
+        length: i64,
+    ) -> std::result::Result<pb::CreateImageUploadResponse, tonic::Status> {
+        self.api
+            .clone()
+            .create_image_upload(authed(
+                pb::CreateImageUploadRequest {
+                    content_type: content_type.into(),
+                    content_length: length,
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Writes `bytes` where the edge stores the upload, as a browser's PUT would.
+    pub fn put_file(&self, upload_id: &str, bytes: &[u8]) {
+        let path = self.store.dir.join(format!("reviews/{upload_id}"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub fn file_exists(&self, upload_id: &str) -> bool {
+        self.store.dir.join(format!("reviews/{upload_id}")).exists()
+    }
+
+    /// A review with these images.
+    pub async fn create_with_images(
+        &self,
+        token: &str,
+        booking: Uuid,
+        images: &[&str],
+    ) -> std::result::Result<pb::Review, tonic::Status> {
+        self.api
+            .clone()
+            .create_review(authed(
+                pb::CreateReviewRequest {
+                    booking_id: booking.to_string(),
+                    rating: 5,
+                    text: "사진과 똑같은 숙소예요.".into(),
+                    image_upload_ids: images.iter().map(|s| (*s).to_owned()).collect(),
+                },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().review.expect("review"))
     }
 
     /// Publishes the stay's BookingCompleted, as the booking service does.
