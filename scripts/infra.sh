@@ -150,6 +150,18 @@ install_schemathesis() {
     || die "schemathesis installed but not on PATH; see: python3 -m pip show -f schemathesis"
 }
 
+install_moto() {
+  # An S3-compatible server for the review images' S3 store tests
+  # (crates/review/tests/it/s3.rs starts `moto_server` on a free port).
+  command -v moto_server >/dev/null 2>&1 && return
+  log "installing moto_server (pip: moto[server])"
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==5.2.6"
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  hash -r
+  command -v moto_server >/dev/null 2>&1 \
+    || die "moto installed but moto_server is not on PATH; see: python3 -m pip show -f moto"
+}
+
 install_node_tools() {
   # buf (and later playwright) come from the root package.json. Reinstall when
   # node_modules is missing or older than package.json / package-lock.json.
@@ -199,6 +211,7 @@ cmd_install() {
   install_node_tools
   install_grpcurl
   install_schemathesis
+  install_moto
   install_chart_tools
   install_tansu
 }
@@ -420,7 +433,7 @@ cmd_status() {
 
 case "${1:-}" in
   install) cmd_install ;;
-  tools) install_node_tools; install_grpcurl; install_schemathesis; install_chart_tools ;;
+  tools) install_node_tools; install_grpcurl; install_schemathesis; install_moto; install_chart_tools ;;
   up) cmd_up ;;
   up-db) install_apt; mkdir -p "$STATE"; up_postgres; up_redis ;;
   down) cmd_down ;;

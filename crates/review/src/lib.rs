@@ -31,7 +31,7 @@ pub use api::ReviewsApi;
 pub use config::ReviewArgs;
 pub use directory::{Directory, MeshDirectory, Stay};
 pub use staymesh_platform::rpc::Error;
-pub use store::{LocalStore, ObjectStore};
+pub use store::{LocalStore, ObjectStore, S3Store};
 
 /// The service's name: its database suffix, metrics label and log field.
 pub const SERVICE: &str = "review";
@@ -50,6 +50,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             service::own_args::<ReviewArgs>(matches)?,
             service::own_args::<MediaArgs>(matches)?,
         );
+        // A bad S3 setting stops start-up before anything listens.
+        args.0.s3_store()?;
         Ok(service::ready(args, launch))
     },
     seed: None,
@@ -58,13 +60,18 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
 
 async fn launch((args, media): (ReviewArgs, MediaArgs), launch: Launch) -> Result<(), Error> {
     let directory = MeshDirectory::new(launch.urls.get("user")?, launch.urls.get("booking")?)?;
+    let store: Arc<dyn ObjectStore> = match args.s3_store() {
+        Ok(Some(s3)) => Arc::new(s3),
+        Ok(None) => Arc::new(LocalStore::new(&media)),
+        Err(why) => return Err(Error::Infra(staymesh_platform::Error::Config(why))),
+    };
     let settings = Settings {
         infra: launch.infra,
         server: launch.server,
         review: args,
         token_verifier: launch.token_verifier,
         directory: Arc::new(directory),
-        store: Arc::new(LocalStore::new(&media)),
+        store,
     };
     run(settings, launch.listener, launch.shutdown).await
 }

@@ -13,4 +13,5 @@
 mod aggregate;
 mod images;
 mod reviews;
+mod s3;
 mod support;

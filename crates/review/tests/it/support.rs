@@ -73,13 +73,19 @@ pub async fn spawn_with(configure: impl FnOnce(&mut ReviewArgs)) -> App {
     let mut media = staymesh_testkit::own_args::<MediaArgs>();
     media.media_dir = std::env::temp_dir().join(format!("staymesh-review-{}", Uuid::now_v7()));
     let store = LocalStore::new(&media);
+    // The service's own choice of store, as at start-up: S3 when configured.
+    let chosen: Arc<dyn staymesh_review::ObjectStore> =
+        match review.s3_store().expect("S3 settings") {
+            Some(s3) => Arc::new(s3),
+            None => Arc::new(store.clone()),
+        };
     let settings = Settings {
         infra,
         server,
         review,
         token_verifier: Arc::new(FakeTokens),
         directory: known.clone(),
-        store: Arc::new(store.clone()),
+        store: chosen,
     };
     let running = {
         let settings = settings.clone();
