@@ -106,7 +106,12 @@ async fn only_the_guest_of_a_completed_stay_reviews_it_once_within_the_window() 
     let anonymous = app
         .api
         .clone()
-        .create_review(tonic::Request::new(pb::CreateReviewRequest::default()))
+        .create_review(tonic::Request::new(pb::CreateReviewRequest {
+            booking_id: recent.booking_id.to_string(),
+            rating: 5,
+            text: TEXT.into(),
+            image_upload_ids: vec![],
+        }))
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
