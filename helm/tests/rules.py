@@ -56,8 +56,8 @@ def registered_metrics() -> set[str]:
 def crate_topics() -> set[str]:
     """`<domain>.<kind>` of every topic the services create at start-up, read
     from their sources: a participant's commands (Participant::topics), a
-    crate's own events topic, the booking events the point service reads, and
-    the saga's replies."""
+    crate's own events topic, another domain's events a crate reads
+    (kafka::events_topics / events_consumer), and the saga's replies."""
     found = set()
     for lib in sorted((ROOT / "crates").glob("*/src")):
         if lib.parent.name in ("platform", "testkit", "proto"):
@@ -71,6 +71,8 @@ def crate_topics() -> set[str]:
         if service and re.search(r"events_topic\(SERVICE\)", text):
             found.add(f"{service}.events")
         for domain in re.findall(r'events_topic\("([a-z-]+)"\)', text):
+            found.add(f"{domain}.events")
+        for domain in re.findall(r'events_(?:topics|consumer)\(infra, "([a-z-]+)"', text):
             found.add(f"{domain}.events")
         for domain in re.findall(r'commands_topic\("([a-z-]+)"\)', text):
             found.add(f"{domain}.commands")

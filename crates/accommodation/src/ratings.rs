@@ -6,24 +6,18 @@
 
 use sqlx::PgPool;
 use staymesh_platform::InfraArgs;
-use staymesh_platform::kafka::participant::{self, RETRY};
-use staymesh_platform::kafka::{Consumer, EnvelopeExt, HandlerError, Incoming, dlq_topic};
+use staymesh_platform::kafka::participant;
+use staymesh_platform::kafka::{self, Consumer, EnvelopeExt, HandlerError, Incoming};
 use staymesh_proto::saga::PropertyRatingChanged;
 
 /// The topic it reads, and its dead-letter twin, for `ensure_topics`.
 pub(crate) fn topics(infra: &InfraArgs) -> Vec<String> {
-    let events = infra.events_topic("review");
-    vec![dlq_topic(&events), events]
+    kafka::events_topics(infra, "review")
 }
 
 /// Joins the `accommodation-ratings` group on the review events.
 pub(crate) fn consumer(infra: &InfraArgs) -> Result<Consumer, staymesh_platform::Error> {
-    Ok(Consumer::join(
-        infra,
-        &infra.consumer_group("accommodation-ratings"),
-        &[&infra.events_topic("review")],
-    )?
-    .with_retry(RETRY))
+    kafka::events_consumer(infra, "review", "accommodation-ratings")
 }
 
 /// Applies one rating change; other events are ignored.

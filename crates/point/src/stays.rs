@@ -5,8 +5,8 @@
 //! and needs no inbox. Other booking events pass by.
 
 use staymesh_platform::InfraArgs;
-use staymesh_platform::kafka::participant::{self, RETRY};
-use staymesh_platform::kafka::{Consumer, EnvelopeExt, HandlerError, Incoming, dlq_topic};
+use staymesh_platform::kafka::participant;
+use staymesh_platform::kafka::{self, Consumer, EnvelopeExt, HandlerError, Incoming};
 use staymesh_platform::rpc;
 use staymesh_proto::saga::BookingCompleted;
 
@@ -14,19 +14,12 @@ use crate::points::Points;
 
 /// The topic it reads, and its dead-letter twin, for `ensure_topics`.
 pub(crate) fn topics(infra: &InfraArgs) -> Vec<String> {
-    let events = infra.events_topic("booking");
-    vec![dlq_topic(&events), events]
+    kafka::events_topics(infra, "booking")
 }
 
-/// Joins the `point-stays` group on the booking events. An outage is
-/// retried as patiently as a saga command before the event is parked.
+/// Joins the `point-stays` group on the booking events.
 pub(crate) fn consumer(infra: &InfraArgs) -> Result<Consumer, staymesh_platform::Error> {
-    Ok(Consumer::join(
-        infra,
-        &infra.consumer_group("point-stays"),
-        &[&infra.events_topic("booking")],
-    )?
-    .with_retry(RETRY))
+    kafka::events_consumer(infra, "booking", "point-stays")
 }
 
 /// Earns the points of one completed stay; other events are ignored.

@@ -4,8 +4,8 @@
 
 use staymesh_platform::InfraArgs;
 use staymesh_platform::convert::datetime;
-use staymesh_platform::kafka::participant::{self, RETRY};
-use staymesh_platform::kafka::{Consumer, EnvelopeExt, HandlerError, Incoming, dlq_topic};
+use staymesh_platform::kafka::participant;
+use staymesh_platform::kafka::{self, Consumer, EnvelopeExt, HandlerError, Incoming};
 use staymesh_platform::rpc;
 use staymesh_proto::saga::BookingCompleted;
 
@@ -14,18 +14,12 @@ use crate::reviews::{Reviews, record_stay};
 
 /// The topic it reads, and its dead-letter twin, for `ensure_topics`.
 pub(crate) fn topics(infra: &InfraArgs) -> Vec<String> {
-    let events = infra.events_topic("booking");
-    vec![dlq_topic(&events), events]
+    kafka::events_topics(infra, "booking")
 }
 
 /// Joins the `review-stays` group on the booking events.
 pub(crate) fn consumer(infra: &InfraArgs) -> Result<Consumer, staymesh_platform::Error> {
-    Ok(Consumer::join(
-        infra,
-        &infra.consumer_group("review-stays"),
-        &[&infra.events_topic("booking")],
-    )?
-    .with_retry(RETRY))
+    kafka::events_consumer(infra, "booking", "review-stays")
 }
 
 /// Records one completed stay; other events are ignored.

@@ -45,6 +45,30 @@ pub fn dlq_topic(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
+/// Another domain's events topic and its dead-letter twin: what a service
+/// that reads them ensures at start-up.
+pub fn events_topics(infra: &crate::InfraArgs, domain: &str) -> Vec<String> {
+    let events = infra.events_topic(domain);
+    vec![dlq_topic(&events), events]
+}
+
+/// Joins `group` on `domain`'s events (the point service's stays, the review
+/// service's completed stays, the accommodation service's ratings). An
+/// outage is retried as patiently as a saga command before the event is
+/// parked.
+pub fn events_consumer(
+    infra: &crate::InfraArgs,
+    domain: &str,
+    group: &str,
+) -> Result<Consumer, Error> {
+    Ok(Consumer::join(
+        infra,
+        &infra.consumer_group(group),
+        &[&infra.events_topic(domain)],
+    )?
+    .with_retry(participant::RETRY))
+}
+
 /// Creates each topic with `partitions` partitions unless it exists, along
 /// with nothing else (pass the `.dlq` names too). Replication is the broker's
 /// default.
