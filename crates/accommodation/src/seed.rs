@@ -247,17 +247,7 @@ pub async fn seed(pool: &PgPool, count: usize, progress: &(dyn Fn(usize) + Sync)
     Ok(created)
 }
 
-/// Deterministic UUIDv7-shaped ids, so re-running the seed finds its rows.
-fn seeded_id(kind: u8, index: usize) -> Uuid {
-    let mut rng = StdRng::seed_from_u64((u64::from(kind) << 32) | index as u64);
-    let random: [u8; 10] = rng.random();
-    // 2024-07-01T00:00:00Z plus the index keeps seeded ids ordered.
-    uuid::Builder::from_unix_timestamp_millis(1_719_792_000_000 + index as u64, &random).into_uuid()
-}
-
-fn property_id(index: usize) -> Uuid {
-    seeded_id(1, index)
-}
+use staymesh_platform::demo::{property_id, room_type_id, seeded_id};
 
 /// One batch's rows, column by column, for UNNEST inserts.
 #[derive(Debug, Default)]
@@ -348,7 +338,7 @@ impl Batch {
         let room_count = rng.random_range(2..=4);
         let base_price = rng.random_range(5..=40_i64) * 10_000;
         for (r, (name, base, max)) in ROOMS.iter().take(room_count).enumerate() {
-            self.room_ids.push(seeded_id(2, index * 4 + r));
+            self.room_ids.push(room_type_id(index, r));
             self.room_properties.push(id);
             self.room_names.push((*name).to_owned());
             self.room_base.push(*base);

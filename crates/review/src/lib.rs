@@ -12,6 +12,7 @@ pub mod directory;
 mod handlers;
 mod images;
 mod reviews;
+mod seed;
 mod stays;
 pub mod store;
 
@@ -54,7 +55,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         args.0.s3_store()?;
         Ok(service::ready(args, launch))
     },
-    seed: None,
+    seed: Some(|seeding| Box::pin(seed::demo(seeding))),
     tasks: &[],
 };
 
