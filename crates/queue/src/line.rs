@@ -49,8 +49,8 @@ end
 "#;
 
 /// Puts a user in line unless they hold a ticket that still counts (waiting,
-/// or admitted with a live token). KEYS: cfg, seq, wait, tickets, states.
-/// ARGV: user, a fresh ticket id. Returns `{'X'}` when the queue is not
+/// or admitted with a live token). KEYS: cfg, seq, wait, tickets, states,
+/// live. ARGV: user, a fresh ticket id. Returns `{'X'}` when the queue is not
 /// active, else the head and the user's ticket (as `POSITIONS` does).
 const ENTER: &str = r#"
 local now = now_ms()
@@ -66,6 +66,9 @@ if not keep then
   local seq = redis.call('INCR', KEYS[2])
   redis.call('HSET', KEYS[4], user, ARGV[2] .. ':' .. seq .. ':' .. now)
   redis.call('HDEL', KEYS[5], user)
+  -- An old admission that ran out but was not swept yet must not expire
+  -- the new ticket when the sweep comes.
+  redis.call('ZREM', KEYS[6], user)
   redis.call('ZADD', KEYS[3], seq, user)
   t = ticket(KEYS[4], KEYS[5], KEYS[3], user)
 end
@@ -300,7 +303,7 @@ impl Lines {
         let answer: Vec<String> = self
             .eval(
                 ENTER,
-                vec![k.cfg, k.seq, k.wait, k.tickets, k.states],
+                vec![k.cfg, k.seq, k.wait, k.tickets, k.states, k.live],
                 vec![user.to_owned(), Uuid::now_v7().to_string()],
             )
             .await?;

@@ -192,3 +192,31 @@ async fn no_more_than_max_admitted_hold_a_live_token_at_any_moment() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn entering_again_after_an_admission_ran_out_gives_a_ticket_the_sweep_leaves_alone() {
+    let app = spawn(NEVER).await;
+    let event = app.queue(config(10, 10, 0)).await;
+    let (a, b) = (guest(1), guest(2));
+    let first = app.enter(event, &a).await;
+    assert_eq!(app.admit(event, 1).await, 1);
+    let second = app.enter(event, &b).await;
+    // A's token runs out unused (ten seconds is the shortest life)...
+    tokio::time::sleep(Duration::from_millis(10_300)).await;
+    let again = app.enter(event, &a).await;
+    assert_ne!(again.ticket_id, first.ticket_id);
+    assert_eq!(
+        (state(&again), again.position),
+        (pb::TicketState::Waiting, 2)
+    );
+    // ...and the next admission sweeps it: B goes in, A's new ticket waits on.
+    app.configure(event, config(10, 10, 1)).await;
+    assert_eq!(app.admit(event, 1).await, 1);
+    assert_eq!(
+        state(&app.position(&second, &b).await),
+        pb::TicketState::Admitted
+    );
+    let now = app.position(&again, &a).await;
+    assert_eq!((state(&now), now.position), (pb::TicketState::Waiting, 1));
+    app.stop().await;
+}
