@@ -25,6 +25,7 @@ pub mod rpc;
 pub mod server;
 pub mod service;
 pub mod shutdown;
+pub mod signature;
 pub mod stores;
 pub mod telemetry;
 
