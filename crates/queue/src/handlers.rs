@@ -1,9 +1,9 @@
-//! The queue service's domain functions, one per RPC: who may call, what
-//! the request must hold, and the answer.
+//! The queue service's domain functions, one per RPC: who may call and the
+//! answer. What a request must hold (ids, ranges, required fields) is in the
+//! contract's rules, checked by the codec before a handler runs.
 
 use staymesh_platform::auth::{Role, require_caller, require_role};
 use staymesh_platform::convert::{require_id, timestamp};
-use staymesh_platform::error::FieldViolations;
 use staymesh_platform::rpc::Result;
 use staymesh_proto::queue as pb;
 use tonic::Request;
@@ -15,17 +15,10 @@ use crate::store::ConfigRow;
 use crate::watch::WatchStream;
 
 fn ids(event_id: &str, ticket_id: &str) -> Result<(Uuid, Uuid)> {
-    let mut v = FieldViolations::new();
-    let event = staymesh_platform::convert::id(event_id, "event_id", &mut v);
-    let ticket = staymesh_platform::convert::id(ticket_id, "ticket_id", &mut v);
-    v.into_result()?;
-    match (event, ticket) {
-        (Some(event), Some(ticket)) => Ok((event, ticket)),
-        _ => Err(staymesh_platform::rpc::Error::invalid(
-            "event_id",
-            "is required",
-        )),
-    }
+    Ok((
+        require_id(event_id, "event_id")?,
+        require_id(ticket_id, "ticket_id")?,
+    ))
 }
 
 fn config_to_proto(row: &ConfigRow) -> pb::QueueConfig {
@@ -38,37 +31,14 @@ fn config_to_proto(row: &ConfigRow) -> pb::QueueConfig {
     }
 }
 
-/// The settings a ConfigureQueue request asks for, each field checked.
-fn settings_of(config: Option<&pb::QueueConfig>) -> Result<Settings> {
-    let mut v = FieldViolations::new();
-    let Some(c) = config else {
-        return Err(staymesh_platform::rpc::Error::invalid(
-            "config",
-            "is required",
-        ));
-    };
-    v.check(
-        (1..=10_000).contains(&c.admit_per_second),
-        "config.admit_per_second",
-        "must be 1 to 10,000",
-    );
-    v.check(
-        (10..=3_600).contains(&c.admission_ttl_seconds),
-        "config.admission_ttl_seconds",
-        "must be 10 to 3,600",
-    );
-    v.check(
-        c.max_admitted >= 0,
-        "config.max_admitted",
-        "must not be negative (0: no cap)",
-    );
-    v.into_result()?;
-    Ok(Settings {
+/// The settings a ConfigureQueue request asks for.
+fn settings_of(c: &pb::QueueConfig) -> Settings {
+    Settings {
         active: c.active,
         admit_per_second: c.admit_per_second,
         admission_ttl_seconds: c.admission_ttl_seconds,
         max_admitted: c.max_admitted,
-    })
+    }
 }
 
 impl Queues {
@@ -133,7 +103,11 @@ impl Queues {
         let caller = require_role(&request, &[Role::Admin])?;
         let r = request.get_ref();
         let event = require_id(&r.event_id, "event_id")?;
-        let settings = settings_of(r.config.as_ref())?;
+        let config = r
+            .config
+            .as_ref()
+            .ok_or_else(|| staymesh_platform::rpc::Error::invalid("config", "is required"))?;
+        let settings = settings_of(config);
         let row = self.configure(event, settings, &caller.user_id).await?;
         Ok(pb::ConfigureQueueResponse {
             config: Some(config_to_proto(&row)),
@@ -163,12 +137,6 @@ impl Queues {
         require_role(&request, &[Role::Admin])?;
         let r = request.get_ref();
         let event = require_id(&r.event_id, "event_id")?;
-        if !(1..=10_000).contains(&r.count) {
-            return Err(staymesh_platform::rpc::Error::invalid(
-                "count",
-                "must be 1 to 10,000",
-            ));
-        }
         self.settings(event).await?;
         let admitted = self.lines.admit(event, r.count).await?;
         metrics::counter!("queue_admitted_total").increment(admitted as u64);
@@ -182,21 +150,7 @@ impl Queues {
         request: Request<pb::VerifyAdmissionRequest>,
     ) -> Result<pb::VerifyAdmissionResponse> {
         let r = request.get_ref();
-        let mut v = FieldViolations::new();
-        let event = staymesh_platform::convert::id(&r.event_id, "event_id", &mut v);
-        v.check(!r.user_id.is_empty(), "user_id", "is required");
-        v.check(
-            !r.admission_token.is_empty(),
-            "admission_token",
-            "is required",
-        );
-        v.into_result()?;
-        let Some(event) = event else {
-            return Err(staymesh_platform::rpc::Error::invalid(
-                "event_id",
-                "is required",
-            ));
-        };
+        let event = require_id(&r.event_id, "event_id")?;
         let verdict = self
             .verify(event, &r.user_id, &r.admission_token, r.consume)
             .await?;

@@ -171,6 +171,18 @@ end
 return 1
 "#;
 
+/// Waiting users, live tokens (not expired by Redis's clock: the ticker
+/// sweeps expired ones only every tick) and everyone admitted so far.
+/// KEYS: cfg, wait, live.
+const COUNTS: &str = r#"
+local now = now_ms()
+return {
+  redis.call('ZCARD', KEYS[2]),
+  redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf'),
+  tonumber(redis.call('HGET', KEYS[1], 'admitted_total') or '0')
+}
+"#;
+
 /// Holds the ticker's lease of one queue for ARGV[2] ms if it is free or
 /// already ARGV[1]'s. KEYS: lease. Returns 1 when held.
 const LEASE: &str = r#"
@@ -399,26 +411,13 @@ impl Lines {
     /// Waiting users, live tokens and everyone admitted so far.
     pub(crate) async fn counts(&self, event: Uuid) -> Result<Counts> {
         let k = self.keys(event);
-        let pipeline = self.redis.next().pipeline();
-        let _: () = pipeline.zcard(&k.wait).await?;
-        // Live: not expired by now. The ticker removes expired ones within a
-        // tick; counting by score needs no clock of ours.
-        let _: () = pipeline
-            .custom(
-                fred::cmd!("EVAL"),
-                vec![
-                    "local t = redis.call('TIME') return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)), '+inf')".to_owned(),
-                    "1".to_owned(),
-                    k.live.clone(),
-                ],
-            )
+        let (waiting, admitted, admitted_total): (i64, i64, i64) = self
+            .eval(COUNTS, vec![k.cfg, k.wait, k.live], Vec::new())
             .await?;
-        let _: () = pipeline.hget(&k.cfg, "admitted_total").await?;
-        let (waiting, admitted, total): (i64, i64, Option<i64>) = pipeline.all().await?;
         Ok(Counts {
             waiting,
             admitted,
-            admitted_total: total.unwrap_or(0),
+            admitted_total,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The review service's domain functions, one per RPC: who may call, what
-//! the request must hold, and the answer.
+//! the request must hold beyond the contract's rules (which the codec
+//! checks before a handler runs), and the answer.
 
 use staymesh_platform::auth::{
     Authentication, Caller, Role, authorization, require_caller, require_role,
@@ -11,7 +12,6 @@ use staymesh_proto::review as pb;
 use tonic::Request;
 
 use crate::api::ReviewsApi;
-use crate::images::MAX_IMAGES;
 use crate::reviews::NewReview;
 use uuid::Uuid;
 
@@ -20,9 +20,9 @@ const MAX_TEXT: usize = 2_000;
 /// Shortest review text, in characters (after trimming).
 const MIN_TEXT: usize = 10;
 
-fn check_rating(rating: i32, v: &mut FieldViolations) -> i16 {
-    v.check((1..=5).contains(&rating), "rating", "must be 1 to 5");
-    i16::try_from(rating.clamp(1, 5)).unwrap_or(1)
+/// A rating the contract bounded to 0-5, as stored.
+fn rating(value: i32) -> Result<i16> {
+    i16::try_from(value).map_err(|_| Error::invalid("rating", "must be 1 to 5"))
 }
 
 fn check_text(text: &str, v: &mut FieldViolations) -> String {
@@ -36,29 +36,11 @@ fn check_text(text: &str, v: &mut FieldViolations) -> String {
     text.to_owned()
 }
 
-/// Upload ids for a review: at most five, each once.
-fn check_images(ids: &[String], v: &mut FieldViolations) -> Vec<Uuid> {
-    v.check(
-        ids.len() <= MAX_IMAGES,
-        "image_upload_ids",
-        "at most 5 images",
-    );
-    let parsed: Vec<Uuid> = ids
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id).ok())
-        .collect();
-    v.check(
-        parsed.len() == ids.len(),
-        "image_upload_ids",
-        "must be upload ids from CreateImageUpload",
-    );
-    let distinct: std::collections::HashSet<&Uuid> = parsed.iter().collect();
-    v.check(
-        distinct.len() == parsed.len(),
-        "image_upload_ids",
-        "must not name an upload twice",
-    );
-    parsed
+/// Upload ids for a review (at most five, each once: the contract's rules).
+fn upload_ids(ids: &[String]) -> Result<Vec<Uuid>> {
+    ids.iter()
+        .map(|id| Ok(require_id(id, "image_upload_ids")?))
+        .collect()
 }
 
 /// The caller when the request carries a valid token; public reads take none.
@@ -77,12 +59,11 @@ impl ReviewsApi {
         let caller = require_caller(&request)?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        let booking_id = convert::id(&r.booking_id, "booking_id", &mut v);
-        let rating = check_rating(r.rating, &mut v);
         let text = check_text(&r.text, &mut v);
-        let images = check_images(&r.image_upload_ids, &mut v);
         v.into_result()?;
-        let booking_id = booking_id.ok_or_else(|| Error::invalid("booking_id", "is required"))?;
+        let booking_id = require_id(&r.booking_id, "booking_id")?;
+        let rating = rating(r.rating)?;
+        let images = upload_ids(&r.image_upload_ids)?;
         let row = self
             .reviews
             .create(
@@ -120,19 +101,19 @@ impl ReviewsApi {
         let caller = require_caller(&request)?;
         let r = request.get_ref();
         let mut v = FieldViolations::new();
-        let id = convert::id(&r.review_id, "review_id", &mut v);
-        let rating = (r.rating != 0).then(|| check_rating(r.rating, &mut v));
         let text = (!r.text.is_empty()).then(|| check_text(&r.text, &mut v));
-        let images = r
-            .replace_images
-            .then(|| check_images(&r.image_upload_ids, &mut v));
         v.check(
             r.replace_images || r.image_upload_ids.is_empty(),
             "image_upload_ids",
             "set replace_images to change the images",
         );
         v.into_result()?;
-        let id = id.ok_or_else(|| Error::invalid("review_id", "is required"))?;
+        let id = require_id(&r.review_id, "review_id")?;
+        let rating = (r.rating != 0).then(|| rating(r.rating)).transpose()?;
+        let images = r
+            .replace_images
+            .then(|| upload_ids(&r.image_upload_ids))
+            .transpose()?;
         let row = self
             .reviews
             .update(&caller, id, rating, text, images)

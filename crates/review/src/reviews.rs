@@ -91,7 +91,7 @@ pub(crate) struct NewReview {
 }
 
 /// A property's counts by rating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub(crate) struct Tally {
     pub(crate) r1: i32,
     pub(crate) r2: i32,
@@ -412,14 +412,7 @@ impl Reviews {
         .bind(property_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(tally.unwrap_or(Tally {
-            r1: 0,
-            r2: 0,
-            r3: 0,
-            r4: 0,
-            r5: 0,
-            version: 0,
-        }))
+        Ok(tally.unwrap_or_default())
     }
 
     /// A page of a property's visible reviews in `sort` order.
@@ -503,17 +496,6 @@ mod tests {
         };
         assert_eq!(t.count(), 4);
         assert!((t.average() - 3.5).abs() < 1e-9);
-        assert_eq!(
-            Tally {
-                r1: 0,
-                r2: 0,
-                r3: 0,
-                r4: 0,
-                r5: 0,
-                version: 0
-            }
-            .average(),
-            0.0
-        );
+        assert_eq!(Tally::default().average(), 0.0);
     }
 }
