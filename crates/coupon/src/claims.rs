@@ -27,7 +27,7 @@ use staymesh_proto::saga::CouponIssued;
 use tokio::sync::{Mutex, OnceCell};
 use uuid::Uuid;
 
-use crate::coupons::{self, CouponRow};
+use crate::coupons::{self, EventCoupon};
 use crate::events::{self, EventRow};
 use crate::lifecycle::Announcer;
 use crate::stock::{Claim, Decision, Stock};
@@ -41,19 +41,16 @@ pub(crate) struct Outcome {
     pub(crate) user_coupon: Option<pb::UserCoupon>,
 }
 
-/// An event's coupon, kept per process: events and coupons never change
-/// what a claim needs (closing is decided in Redis). Each entry is a cell that
-/// the first claim fills while every other claim of that moment waits on it,
-/// so a sale's opening burst costs Postgres one query, not one per claim.
-type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<Arc<CouponRow>>>>>>;
+/// An event's coupon and waiting room, kept per process: events and coupons
+/// never change what a claim needs (closing is decided in Redis). Each entry
+/// is a cell that the first claim fills while every other claim of that
+/// moment waits on it, so a sale's opening burst costs Postgres one query,
+/// not one per claim.
+type CouponCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<Arc<EventCoupon>>>>>>;
 
 /// One gate per event that is being loaded into Redis: claims that find the
 /// event missing queue behind one restore instead of each running their own.
 type LoadGates = Arc<RwLock<HashMap<Uuid, Arc<Mutex<()>>>>>;
-
-/// Whether each event has a waiting room, kept per process like its coupon
-/// (fixed at creation).
-type RoomCache = Arc<RwLock<HashMap<Uuid, Arc<OnceCell<bool>>>>>;
 
 /// Decides and records claims.
 #[derive(Debug, Clone)]
@@ -66,7 +63,6 @@ pub(crate) struct Issuer {
     pub(crate) announcer: Announcer,
     pub(crate) coupons: CouponCache,
     loading: LoadGates,
-    rooms: RoomCache,
     /// Spends admission tokens of events with a waiting room.
     gate: Arc<dyn Gate>,
 }
@@ -90,14 +86,14 @@ impl Issuer {
             announcer,
             coupons: CouponCache::default(),
             loading: LoadGates::default(),
-            rooms: RoomCache::default(),
             gate,
         }
     }
 
-    /// The coupon of `event_id` (cached after the first look-up, so the hot
-    /// path asks Postgres nothing; concurrent first look-ups share one query).
-    pub(crate) async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<CouponRow>> {
+    /// The coupon and waiting room of `event_id` (cached after the first
+    /// look-up, so the hot path asks Postgres nothing; concurrent first
+    /// look-ups share one query). NOT_FOUND for an unknown event.
+    pub(crate) async fn coupon_of(&self, event_id: Uuid) -> Result<Arc<EventCoupon>> {
         let cell = entry(&self.coupons, event_id);
         let coupon = cell
             .get_or_try_init(|| async {
@@ -127,18 +123,6 @@ impl Issuer {
         Ok(event)
     }
 
-    /// Whether claims of `event_id` must pass its waiting room (cached;
-    /// NOT_FOUND for an unknown event).
-    async fn has_waiting_room(&self, event_id: Uuid) -> Result<bool> {
-        let cell = entry(&self.rooms, event_id);
-        let room = cell
-            .get_or_try_init(|| async {
-                Ok::<_, Error>(events::get(&self.pool, event_id).await?.waiting_room)
-            })
-            .await?;
-        Ok(*room)
-    }
-
     /// Claims one coupon of `event_id` for `user_id`, spending `admission`
     /// first when the event has a waiting room.
     #[tracing::instrument(skip(self, admission))]
@@ -148,7 +132,7 @@ impl Issuer {
         user_id: &str,
         admission: &str,
     ) -> Result<Outcome> {
-        if self.has_waiting_room(event_id).await? {
+        if self.coupon_of(event_id).await?.waiting_room {
             self.gate.spend(event_id, user_id, admission).await?;
         }
         let offered = Uuid::now_v7();
@@ -170,7 +154,7 @@ impl Issuer {
                 remaining,
                 issued_at,
             } => {
-                let coupon = self.coupon_of(event_id).await?;
+                let coupon = &self.coupon_of(event_id).await?.coupon;
                 let issued = Issued {
                     user_coupon_id: offered,
                     event_id,
@@ -203,7 +187,7 @@ impl Issuer {
                 ));
             }
         };
-        let coupon = self.coupon_of(event_id).await?;
+        let coupon = &self.coupon_of(event_id).await?.coupon;
         Ok(Outcome {
             result,
             user_coupon: Some(pb::UserCoupon {

@@ -247,10 +247,20 @@ pub(crate) async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<CouponRow> 
     .ok_or_else(|| Error::not_found("coupon", id.to_string()))
 }
 
-/// The coupon an issuance event gives, or NOT_FOUND.
-pub(crate) async fn of_event(db: impl PgExecutor<'_>, event_id: Uuid) -> Result<CouponRow> {
-    sqlx::query_as::<_, CouponRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM issuance_event e JOIN coupon c ON c.id = e.coupon_id WHERE e.id = $1",
+/// What a claim needs of an issuance event, fixed when it was created: the
+/// coupon it gives and whether claims pass its waiting room.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventCoupon {
+    #[sqlx(flatten)]
+    pub(crate) coupon: CouponRow,
+    pub(crate) waiting_room: bool,
+}
+
+/// The coupon an issuance event gives (and its waiting room), or NOT_FOUND.
+pub(crate) async fn of_event(db: impl PgExecutor<'_>, event_id: Uuid) -> Result<EventCoupon> {
+    sqlx::query_as::<_, EventCoupon>(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, e.waiting_room FROM issuance_event e JOIN coupon c ON c.id = e.coupon_id \
+         WHERE e.id = $1",
         coupon_columns("c")
     )))
     .bind(event_id)

@@ -27,13 +27,13 @@ impl Coupons {
     /// An event on the wire, with the live count from Redis when it is loaded.
     async fn event_proto(&self, event: &EventRow) -> Result<pb::IssuanceEvent> {
         // Coupons never change, so the claim path's per-event cache serves here too.
-        let coupon = self.issuer.coupon_of(event.id).await?;
+        let coupon = &self.issuer.coupon_of(event.id).await?.coupon;
         let issued = if self.issuer.stock.is_loaded(event.id).await? {
             self.issuer.stock.claimed_count(event.id).await?
         } else {
             i64::from(event.issued)
         };
-        Ok(event.to_proto(&coupon, issued))
+        Ok(event.to_proto(coupon, issued))
     }
 
     /// The event and its coupon, if `caller` may manage them.

@@ -38,7 +38,7 @@ pub(crate) async fn event(
         // and loading it makes the two agree.
         issuer.restore(event_id).await?;
     }
-    let coupon = coupons::of_event(&issuer.pool, event_id).await?;
+    let coupon = coupons::of_event(&issuer.pool, event_id).await?.coupon;
     let in_redis = issuer.stock.claims(event_id).await?;
     let stored = user_coupons::holders(&issuer.pool, event_id).await?;
     let stored_users: HashSet<&str> = stored.iter().map(|(user, _, _)| user.as_str()).collect();
