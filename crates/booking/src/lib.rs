@@ -17,6 +17,7 @@ mod config;
 mod create;
 mod handlers;
 mod pricing;
+mod seed;
 mod store;
 mod watch;
 
@@ -55,7 +56,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             launch,
         ))
     },
-    seed: None,
+    seed: Some(|seeding| Box::pin(seed::demo(seeding))),
     tasks: &[Task {
         name: "complete",
         about: "Complete every confirmed stay past check-out now (the job's round), then exit",

@@ -12,8 +12,9 @@ pub const HOST_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_000000000002
 pub const ADMIN_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_000000000003);
 
 /// The demo guest's completed stay (booked at the first demo property's
-/// first room type), which the review service's seed records so that a
-/// review can be tried at once.
+/// first room type): the booking service's seed records it as a COMPLETED
+/// booking and the review service's as reviewable, so that a review can be
+/// tried at once.
 pub const COMPLETED_STAY_ID: Uuid = Uuid::from_u128(0x0190c0de_0000_7000_8000_0000000b0001);
 
 /// Deterministic UUIDv7-shaped ids of seeded rows of `kind` (1 properties,

@@ -65,7 +65,7 @@ export async function drawMonth(box, roomTypeId, month, caption) {
   put(box, 
     h(
       'div',
-      { class: 'calendar-scroll' },
+      { class: 'calendar-scroll', tabindex: '0', role: 'region', 'aria-label': caption },
       h(
         'table',
         { class: 'calendar' },

@@ -123,7 +123,7 @@ async function manage(root, ctx, propertyId) {
   if (roomTypes.length) showPreview();
 
   // Bookings of the property whose stay overlaps a range, by check-in.
-  const table = h('div', { class: 'table-scroll host-bookings' });
+  const table = h('div', { class: 'table-scroll host-bookings', tabindex: '0', role: 'region', 'aria-labelledby': 'host-bookings-title' });
   const range = h(
     'form',
     { id: 'host-bookings-form', class: 'inline-form', novalidate: true, 'aria-labelledby': 'host-bookings-title' },

@@ -94,7 +94,7 @@ async function drawPoints(section, ctx) {
   const body = h('tbody');
   add(table, body);
   const more = h('div', { class: 'pager' });
-  add(section, h('div', { class: 'table-scroll' }, table), more);
+  add(section, h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'history-title' }, table), more);
   const load = async (token) => {
     let answer;
     try {
