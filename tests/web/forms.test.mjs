@@ -65,6 +65,14 @@ test('form errors appear next to the fields the API names', async () => {
     await search.locator('button[type=submit]').click();
     assert.notEqual(await fieldError(search, 'check_out'), '');
 
+    // A price range upside down names max_price; check_out is fine now.
+    await search.locator('input[name=check_out]').fill(day(32));
+    await search.locator('input[name=min_price]').fill('500000');
+    await search.locator('input[name=max_price]').fill('100000');
+    await search.locator('button[type=submit]').click();
+    assert.notEqual(await fieldError(search, 'max_price'), '');
+    assert.equal(await search.locator('input[name=check_out][aria-invalid]').count(), 0);
+
     // A log-in that fails names no field: a form-level alert.
     await page.goto(`${EDGE}/#/login`);
     const login = page.locator('#login-form');

@@ -1,4 +1,4 @@
-// Search: region or keyword, dates and guests; results with the stay's
+// Search: region or keyword, dates, guests and a price range; results with the stay's
 // price, rooms left, rating and thumbnail; sort and paging (GET /v1/search).
 
 import * as api from '../api.js';
@@ -20,7 +20,7 @@ export function stayOf(query) {
 }
 
 export function render(root, ctx) {
-  const q = { ...stayOf(ctx.query), region: ctx.query.region ?? '', keyword: ctx.query.keyword ?? '', sort: ctx.query.sort || SORTS[0] };
+  const q = { ...stayOf(ctx.query), region: ctx.query.region ?? '', keyword: ctx.query.keyword ?? '', sort: ctx.query.sort || SORTS[0], min_price: ctx.query.min_price ?? '', max_price: ctx.query.max_price ?? '' };
   const form = h(
     'form',
     { id: 'search-form', class: 'search-form', novalidate: true, role: 'search' },
@@ -34,6 +34,8 @@ export function render(root, ctx) {
       field({ name: 'check_out', labelText: t('search.checkOut'), type: 'date', value: q.check_out }),
       field({ name: 'guests', labelText: t('search.guests'), type: 'number', value: q.guests, min: '1', max: '50', inputmode: 'numeric' }),
       field({ name: 'sort', labelText: t('search.sort'), value: q.sort, options: SORTS.map((s) => [s, t(`sort.${s}`)]) }),
+      field({ name: 'min_price', labelText: t('search.minPrice'), type: 'number', value: q.min_price, min: '0', step: '10000', inputmode: 'numeric', hint: t('search.priceHint') }),
+      field({ name: 'max_price', labelText: t('search.maxPrice'), type: 'number', value: q.max_price, min: '0', step: '10000', inputmode: 'numeric' }),
     ),
     h('button', { type: 'submit', class: 'primary' }, t('search.submit')),
   );
@@ -42,7 +44,8 @@ export function render(root, ctx) {
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const data = Object.fromEntries(new FormData(form));
+    // Empty bounds are no bounds: left out of the address.
+    const data = Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ''));
     // A new query starts at its first page.
     navigate('/search', data);
   });
@@ -56,6 +59,8 @@ export function render(root, ctx) {
         check_out: q.check_out,
         guests: q.guests,
         sort: q.sort,
+        min_price: q.min_price,
+        max_price: q.max_price,
         page_size: 10,
         page_token: ctx.query.page_token,
       });
