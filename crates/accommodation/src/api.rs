@@ -20,7 +20,6 @@ pub struct Accommodation {
 
 #[tonic::async_trait]
 impl AccommodationService for Accommodation {
-    #[tracing::instrument(skip_all)]
     async fn create_property(
         &self,
         request: Request<pb::CreatePropertyRequest>,
@@ -28,7 +27,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::create_property(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn update_property(
         &self,
         request: Request<pb::UpdatePropertyRequest>,
@@ -36,7 +34,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::update_property(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_property(
         &self,
         request: Request<pb::GetPropertyRequest>,
@@ -44,7 +41,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::get_property(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_host_properties(
         &self,
         request: Request<pb::ListHostPropertiesRequest>,
@@ -52,7 +48,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::list_host_properties(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn create_room_type(
         &self,
         request: Request<pb::CreateRoomTypeRequest>,
@@ -60,7 +55,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::create_room_type(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn update_room_type(
         &self,
         request: Request<pb::UpdateRoomTypeRequest>,
@@ -68,7 +62,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::update_room_type(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn set_calendar(
         &self,
         request: Request<pb::SetCalendarRequest>,
@@ -76,7 +69,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::set_calendar(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_calendar(
         &self,
         request: Request<pb::GetCalendarRequest>,
@@ -84,7 +76,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::get_calendar(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn search_availability(
         &self,
         request: Request<pb::SearchAvailabilityRequest>,
@@ -92,7 +83,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::search_availability(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn create_time_sale(
         &self,
         request: Request<pb::CreateTimeSaleRequest>,
@@ -100,7 +90,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::create_time_sale(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn end_time_sale(
         &self,
         request: Request<pb::EndTimeSaleRequest>,
@@ -108,7 +97,6 @@ impl AccommodationService for Accommodation {
         reply(Accommodation::end_time_sale(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_lowest_price(
         &self,
         request: Request<pb::GetLowestPriceRequest>,

@@ -23,7 +23,6 @@ pub type WatchStream = Pin<
 
 #[tonic::async_trait]
 impl BookingService for BookingsApi {
-    #[tracing::instrument(skip_all)]
     async fn create_booking(
         &self,
         request: Request<pb::CreateBookingRequest>,
@@ -39,7 +38,6 @@ impl BookingService for BookingsApi {
         reply(BookingsApi::get_booking(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_my_bookings(
         &self,
         request: Request<pb::ListMyBookingsRequest>,

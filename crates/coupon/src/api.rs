@@ -18,7 +18,6 @@ pub struct Coupons {
 
 #[tonic::async_trait]
 impl CouponService for Coupons {
-    #[tracing::instrument(skip_all)]
     async fn create_coupon(
         &self,
         request: Request<pb::CreateCouponRequest>,
@@ -26,7 +25,6 @@ impl CouponService for Coupons {
         reply(Coupons::create_coupon(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_coupon(
         &self,
         request: Request<pb::GetCouponRequest>,
@@ -34,7 +32,6 @@ impl CouponService for Coupons {
         reply(Coupons::get_coupon(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_coupons(
         &self,
         request: Request<pb::ListCouponsRequest>,
@@ -42,7 +39,6 @@ impl CouponService for Coupons {
         reply(Coupons::list_coupons(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn create_issuance_event(
         &self,
         request: Request<pb::CreateIssuanceEventRequest>,
@@ -50,7 +46,6 @@ impl CouponService for Coupons {
         reply(Coupons::create_issuance_event(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_issuance_events(
         &self,
         request: Request<pb::ListIssuanceEventsRequest>,
@@ -58,7 +53,6 @@ impl CouponService for Coupons {
         reply(Coupons::list_issuance_events(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_issuance_event(
         &self,
         request: Request<pb::GetIssuanceEventRequest>,
@@ -66,7 +60,6 @@ impl CouponService for Coupons {
         reply(Coupons::get_issuance_event(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn close_issuance_event(
         &self,
         request: Request<pb::CloseIssuanceEventRequest>,
@@ -74,7 +67,6 @@ impl CouponService for Coupons {
         reply(Coupons::close_issuance_event(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn claim_coupon(
         &self,
         request: Request<pb::ClaimCouponRequest>,
@@ -82,7 +74,6 @@ impl CouponService for Coupons {
         reply(Coupons::claim_coupon(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_my_coupons(
         &self,
         request: Request<pb::ListMyCouponsRequest>,
@@ -90,7 +81,6 @@ impl CouponService for Coupons {
         reply(Coupons::list_my_coupons(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn reconcile(
         &self,
         request: Request<pb::ReconcileRequest>,
@@ -101,7 +91,6 @@ impl CouponService for Coupons {
 
 #[tonic::async_trait]
 impl CouponBookingService for Coupons {
-    #[tracing::instrument(skip_all)]
     async fn quote_discount(
         &self,
         request: Request<pb::QuoteDiscountRequest>,
@@ -109,7 +98,6 @@ impl CouponBookingService for Coupons {
         reply(Coupons::quote_discount(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn reserve_coupon(
         &self,
         request: Request<pb::ReserveCouponRequest>,
@@ -117,7 +105,6 @@ impl CouponBookingService for Coupons {
         reply(Coupons::reserve_coupon(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn redeem_coupon(
         &self,
         request: Request<pb::RedeemCouponRequest>,
@@ -125,7 +112,6 @@ impl CouponBookingService for Coupons {
         reply(Coupons::redeem_coupon(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn release_coupon(
         &self,
         request: Request<pb::ReleaseCouponRequest>,

@@ -24,7 +24,6 @@ pub struct PaymentsApi {
 
 #[tonic::async_trait]
 impl PaymentService for PaymentsApi {
-    #[tracing::instrument(skip_all)]
     async fn get_payment(
         &self,
         request: Request<pb::GetPaymentRequest>,
@@ -32,7 +31,6 @@ impl PaymentService for PaymentsApi {
         reply(PaymentsApi::get_payment(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_payments(
         &self,
         request: Request<pb::ListPaymentsRequest>,
@@ -40,7 +38,6 @@ impl PaymentService for PaymentsApi {
         reply(PaymentsApi::list_payments(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn approve_payment(
         &self,
         request: Request<pb::ApprovePaymentRequest>,
@@ -48,7 +45,6 @@ impl PaymentService for PaymentsApi {
         reply(PaymentsApi::approve_payment(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn handle_webhook(
         &self,
         request: Request<pb::HandleWebhookRequest>,
@@ -56,7 +52,6 @@ impl PaymentService for PaymentsApi {
         reply(PaymentsApi::handle_webhook(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_settlement_report(
         &self,
         request: Request<pb::GetSettlementReportRequest>,
@@ -67,7 +62,6 @@ impl PaymentService for PaymentsApi {
 
 #[tonic::async_trait]
 impl PaymentBookingService for PaymentsApi {
-    #[tracing::instrument(skip_all)]
     async fn create_payment(
         &self,
         request: Request<pb::CreatePaymentRequest>,
@@ -75,7 +69,6 @@ impl PaymentBookingService for PaymentsApi {
         reply(PaymentsApi::create_payment(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn cancel_payment(
         &self,
         request: Request<pb::CancelPaymentRequest>,
@@ -83,7 +76,6 @@ impl PaymentBookingService for PaymentsApi {
         reply(PaymentsApi::cancel_payment(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn refund_payment(
         &self,
         request: Request<pb::RefundPaymentRequest>,

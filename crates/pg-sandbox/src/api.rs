@@ -20,7 +20,6 @@ use crate::store::{CancelRequest, NewPayment};
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// `POST /payments`: registers a payment, READY for the guest's checkout.
-#[tracing::instrument(skip_all)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     body: Bytes,
@@ -101,7 +100,6 @@ pub(crate) struct OrderParams {
 
 /// `GET /payments?orderId=X`: the payment of an order (how a merchant that
 /// lost the payment key finds it).
-#[tracing::instrument(skip_all)]
 pub(crate) async fn by_order(
     State(state): State<AppState>,
     params: Result<Query<OrderParams>, QueryRejection>,

@@ -22,7 +22,6 @@ pub struct PointsApi {
 
 #[tonic::async_trait]
 impl PointService for PointsApi {
-    #[tracing::instrument(skip_all)]
     async fn get_balance(
         &self,
         request: Request<pb::GetBalanceRequest>,
@@ -30,7 +29,6 @@ impl PointService for PointsApi {
         reply(PointsApi::get_balance(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_history(
         &self,
         request: Request<pb::ListHistoryRequest>,
@@ -38,17 +36,14 @@ impl PointService for PointsApi {
         reply(PointsApi::list_history(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn earn(&self, request: Request<pb::EarnRequest>) -> Reply<pb::EarnResponse> {
         reply(PointsApi::earn(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn adjust(&self, request: Request<pb::AdjustRequest>) -> Reply<pb::AdjustResponse> {
         reply(PointsApi::adjust(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn expire_lots(
         &self,
         request: Request<pb::ExpireLotsRequest>,
@@ -59,7 +54,6 @@ impl PointService for PointsApi {
 
 #[tonic::async_trait]
 impl PointBookingService for PointsApi {
-    #[tracing::instrument(skip_all)]
     async fn reserve_points(
         &self,
         request: Request<pb::ReservePointsRequest>,
@@ -67,7 +61,6 @@ impl PointBookingService for PointsApi {
         reply(PointsApi::reserve_points(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn commit_points(
         &self,
         request: Request<pb::CommitPointsRequest>,
@@ -75,7 +68,6 @@ impl PointBookingService for PointsApi {
         reply(PointsApi::commit_points(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn release_points(
         &self,
         request: Request<pb::ReleasePointsRequest>,
@@ -83,7 +75,6 @@ impl PointBookingService for PointsApi {
         reply(PointsApi::release_points(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn earn_for_booking(
         &self,
         request: Request<pb::EarnForBookingRequest>,

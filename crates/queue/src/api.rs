@@ -15,12 +15,10 @@ use crate::watch::WatchStream;
 impl QueueService for Queues {
     type WatchPositionStream = WatchStream;
 
-    #[tracing::instrument(skip_all)]
     async fn enter(&self, request: Request<pb::EnterRequest>) -> Reply<pb::EnterResponse> {
         reply(self.enter_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_position(
         &self,
         request: Request<pb::GetPositionRequest>,
@@ -28,7 +26,6 @@ impl QueueService for Queues {
         reply(self.get_position_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn watch_position(
         &self,
         request: Request<pb::WatchPositionRequest>,
@@ -36,12 +33,10 @@ impl QueueService for Queues {
         reply(self.watch_position_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn leave(&self, request: Request<pb::LeaveRequest>) -> Reply<pb::LeaveResponse> {
         reply(self.leave_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn configure_queue(
         &self,
         request: Request<pb::ConfigureQueueRequest>,
@@ -49,7 +44,6 @@ impl QueueService for Queues {
         reply(self.configure_queue_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_queue(
         &self,
         request: Request<pb::GetQueueRequest>,
@@ -57,7 +51,6 @@ impl QueueService for Queues {
         reply(self.get_queue_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn admit(&self, request: Request<pb::AdmitRequest>) -> Reply<pb::AdmitResponse> {
         reply(self.admit_rpc(request).await)
     }
@@ -65,7 +58,6 @@ impl QueueService for Queues {
 
 #[tonic::async_trait]
 impl AdmissionService for Queues {
-    #[tracing::instrument(skip_all)]
     async fn verify_admission(
         &self,
         request: Request<pb::VerifyAdmissionRequest>,

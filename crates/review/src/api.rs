@@ -16,7 +16,6 @@ pub struct ReviewsApi {
 
 #[tonic::async_trait]
 impl ReviewService for ReviewsApi {
-    #[tracing::instrument(skip_all)]
     async fn create_review(
         &self,
         request: Request<pb::CreateReviewRequest>,
@@ -24,7 +23,6 @@ impl ReviewService for ReviewsApi {
         reply(self.create_review_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_review(
         &self,
         request: Request<pb::GetReviewRequest>,
@@ -32,7 +30,6 @@ impl ReviewService for ReviewsApi {
         reply(self.get_review_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn update_review(
         &self,
         request: Request<pb::UpdateReviewRequest>,
@@ -40,7 +37,6 @@ impl ReviewService for ReviewsApi {
         reply(self.update_review_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn delete_review(
         &self,
         request: Request<pb::DeleteReviewRequest>,
@@ -48,7 +44,6 @@ impl ReviewService for ReviewsApi {
         reply(self.delete_review_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn hide_review(
         &self,
         request: Request<pb::HideReviewRequest>,
@@ -56,7 +51,6 @@ impl ReviewService for ReviewsApi {
         reply(self.hide_review_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_property_reviews(
         &self,
         request: Request<pb::ListPropertyReviewsRequest>,
@@ -64,7 +58,6 @@ impl ReviewService for ReviewsApi {
         reply(self.list_property_reviews_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_my_reviews(
         &self,
         request: Request<pb::ListMyReviewsRequest>,
@@ -72,7 +65,6 @@ impl ReviewService for ReviewsApi {
         reply(self.list_my_reviews_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_rating_summary(
         &self,
         request: Request<pb::GetRatingSummaryRequest>,
@@ -80,7 +72,6 @@ impl ReviewService for ReviewsApi {
         reply(self.get_rating_summary_rpc(request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn create_image_upload(
         &self,
         request: Request<pb::CreateImageUploadRequest>,

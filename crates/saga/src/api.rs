@@ -20,7 +20,6 @@ impl SagaService for SagasApi {
         reply(SagasApi::get_saga(self, request.get_ref()).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_sagas(
         &self,
         request: Request<pb::ListSagasRequest>,

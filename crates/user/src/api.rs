@@ -27,32 +27,26 @@ pub struct Users {
 
 #[tonic::async_trait]
 impl UserService for Users {
-    #[tracing::instrument(skip_all)]
     async fn sign_up(&self, request: Request<pb::SignUpRequest>) -> Reply<pb::SignUpResponse> {
         reply(Users::sign_up(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn log_in(&self, request: Request<pb::LogInRequest>) -> Reply<pb::LogInResponse> {
         reply(Users::log_in(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn refresh(&self, request: Request<pb::RefreshRequest>) -> Reply<pb::RefreshResponse> {
         reply(Users::refresh(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn log_out(&self, request: Request<pb::LogOutRequest>) -> Reply<pb::LogOutResponse> {
         reply(Users::log_out(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::GetMeResponse> {
         reply(Users::get_me(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn update_me(
         &self,
         request: Request<pb::UpdateMeRequest>,
@@ -60,7 +54,6 @@ impl UserService for Users {
         reply(Users::update_me(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn change_password(
         &self,
         request: Request<pb::ChangePasswordRequest>,
@@ -68,12 +61,10 @@ impl UserService for Users {
         reply(Users::change_password(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::GetUserResponse> {
         reply(Users::get_user(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn grant_role(
         &self,
         request: Request<pb::GrantRoleRequest>,
@@ -81,7 +72,6 @@ impl UserService for Users {
         reply(Users::grant_role(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn revoke_role(
         &self,
         request: Request<pb::RevokeRoleRequest>,
@@ -89,7 +79,6 @@ impl UserService for Users {
         reply(Users::revoke_role(self, request).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_jwks(&self, request: Request<pb::GetJwksRequest>) -> Reply<pb::GetJwksResponse> {
         reply(Users::get_jwks(self, request).await)
     }
