@@ -22,7 +22,10 @@ async fn guests_and_hosts_use_the_web_page_in_a_real_browser() {
     let mut command = deployment.command(&["all"]);
     // The PG sends the browser back to the page, which approves the payment.
     command
-        .env("STAYMESH_PAYMENT_RETURN_URL", format!("{edge}/payment-return"))
+        .env(
+            "STAYMESH_PAYMENT_RETURN_URL",
+            format!("{edge}/payment-return"),
+        )
         .env("STAYMESH_MEDIA_DIR", &media);
     let mut mesh = Process::spawn(command);
     for service in &deployment.services {

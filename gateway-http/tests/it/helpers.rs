@@ -88,6 +88,28 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Answer {
+        let (status, headers, bytes) = self.raw(method, path, headers, body).await;
+        let json = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{status}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        Answer {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    /// Like `send`, for answers that need not be JSON (the web page's files).
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Bytes) {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.addr));
@@ -106,17 +128,7 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "{status}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        Answer {
-            status,
-            headers,
-            json,
-        }
+        (status, headers, bytes)
     }
 }
 
