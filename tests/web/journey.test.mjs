@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  DEMO, EDGE, Recorder, api, couponEvent, freshCredentials, launch, logIn, newContext, randomInt, day, addIso, won,
+  DEMO, EDGE, Recorder, api, couponEvent, eventually, freshCredentials, launch, logIn, newContext, randomInt, day, addIso, won,
 } from './kit.mjs';
 
 let browser;
@@ -46,6 +46,12 @@ test('a guest books, pays, is confirmed, and cancels with the quoted refund', as
     const event = page.locator(`li.event[data-event-id="${deal.event.eventId}"]`);
     await event.locator('.claim-button:not([disabled])').click();
     await event.locator('.claim-result[data-result="CLAIM_RESULT_CLAIMED"]').waitFor();
+    // A claim is stored through Kafka (the coupon service's batch writer):
+    // the booking form lists the coupon once it is.
+    await eventually(async () => {
+      const { userCoupons } = await api(rec, 'GET', '/v1/me/coupons', { token: guest.token });
+      return userCoupons?.some((c) => c.eventId === deal.event.eventId);
+    }, { message: 'the claimed coupon stored' });
 
     // Search.
     const checkIn = day(randomInt(20, 150));
