@@ -137,11 +137,15 @@ fn succeeded(steps: &Steps, step: SagaStep) -> bool {
 }
 
 /// Whether a step may have had its effect: sent and not refused. A step
-/// that timed out may have happened, so it is undone too.
+/// that timed out may have happened, so it is undone too; so is a refused
+/// step that was sent more than once, because the refusal answers one of
+/// its commands and an earlier one may still arrive and succeed (a hold
+/// that finds rooms freed meanwhile). The undo leaves a mark that refuses
+/// such a late command, or gives back what it took.
 fn touched(steps: &Steps, step: SagaStep) -> bool {
-    steps
-        .get(&step)
-        .is_some_and(|r| step_state(r) != StepState::Failed)
+    steps.get(&step).is_some_and(|r| {
+        step_state(r) != StepState::Failed || r.attempts > 1 || r.command_ids.len() > 1
+    })
 }
 
 /// A booking's forward steps, as far as they are known: whether a payment
@@ -262,5 +266,76 @@ pub(crate) fn participant(step: SagaStep) -> &'static str {
         MarkAwaitingPayment | MarkConfirmed | MarkCancelled | AwaitPayment | Unspecified => {
             "booking"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saga() -> Saga {
+        let now = Utc::now();
+        let day = now.date_naive();
+        Saga {
+            id: Uuid::now_v7(),
+            booking_id: Uuid::now_v7(),
+            kind: "BOOKING".into(),
+            state: "COMPENSATING".into(),
+            user_id: Uuid::now_v7(),
+            host_id: Uuid::now_v7(),
+            room_type_id: Uuid::now_v7(),
+            check_in: day,
+            check_out: day + chrono::Days::new(1),
+            rooms: 1,
+            user_coupon_id: None,
+            points_requested: 0,
+            price: 100_000,
+            order_name: "stay".into(),
+            payment_due_at: now,
+            discount: 0,
+            points: 0,
+            payment_id: String::new(),
+            checkout_url: String::new(),
+            paid: false,
+            refund_amount: 0,
+            refunded: 0,
+            cause: "SOLD_OUT".into(),
+            failure_reason: String::new(),
+            cancel_requested: false,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }
+    }
+
+    fn hold_failed(commands: usize) -> Steps {
+        let row = StepRow {
+            step: step_name(SagaStep::HoldNights).into(),
+            seq: 1,
+            state: step_state_name(StepState::Failed).into(),
+            attempts: i32::try_from(commands).unwrap_or(i32::MAX),
+            command_ids: (0..commands).map(|_| Uuid::now_v7()).collect(),
+            reason: "not enough rooms left".into(),
+            started_at: Utc::now(),
+            finished_at: Some(Utc::now()),
+            deadline: None,
+        };
+        Steps::from([(SagaStep::HoldNights, row)])
+    }
+
+    #[test]
+    fn a_step_refused_at_its_only_command_is_not_undone() {
+        assert_eq!(
+            compensations(&saga(), &hold_failed(1)),
+            vec![SagaStep::MarkCancelled]
+        );
+    }
+
+    #[test]
+    fn a_step_refused_after_a_resend_is_undone_in_case_the_first_command_lands_late() {
+        assert_eq!(
+            compensations(&saga(), &hold_failed(2)),
+            vec![SagaStep::ReleaseHold, SagaStep::MarkCancelled]
+        );
     }
 }
