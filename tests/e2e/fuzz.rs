@@ -23,12 +23,8 @@ async fn the_document_and_the_services_agree_on_generated_requests() {
     deployment.run(&["migrate"]).await;
     deployment.run(&["seed", "--properties", "3"]).await;
     let mut mesh = deployment.spawn(&["all"]);
-    for service in &deployment.services {
-        let url = deployment.url(&service.name);
-        wait_serving(&url, &mut mesh, Duration::from_secs(60)).await;
-    }
+    deployment.wait_all(&mut mesh).await;
     let edge = deployment.edge();
-    wait_http(&edge, &mut mesh, Duration::from_secs(60)).await;
 
     let checks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/checks.py");
     let seed = std::env::var("STAYMESH_FUZZ_SEED").unwrap_or_else(|_| SEED.to_owned());

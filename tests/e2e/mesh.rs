@@ -22,11 +22,7 @@ async fn the_mesh_starts_serves_grpc_and_http_and_drains_on_sigterm() {
 
     let mut mesh = deployment.spawn(&["all"]);
     // Every service of the list answers health, and the edge is ready.
-    for service in &deployment.services {
-        let url = deployment.url(&service.name);
-        wait_serving(&url, &mut mesh, Duration::from_secs(60)).await;
-    }
-    wait_http(&deployment.edge(), &mut mesh, Duration::from_secs(60)).await;
+    deployment.wait_all(&mut mesh).await;
     let readyz = format!("{}/readyz", deployment.edge());
     staymesh_testkit::eventually(Duration::from_secs(30), "/readyz 200", || async {
         http_get(&readyz).await.0 == 200

@@ -148,6 +148,15 @@ impl Deployment {
         format!("http://127.0.0.1:{}", self.pg_port)
     }
 
+    /// Waits until every service of `staymesh all` answers health SERVING
+    /// and the edge answers HTTP, failing if `mesh` exits first.
+    pub async fn wait_all(&self, mesh: &mut Process) {
+        for service in &self.services {
+            wait_serving(&self.url(&service.name), mesh, Duration::from_secs(60)).await;
+        }
+        wait_http(&self.edge(), mesh, Duration::from_secs(60)).await;
+    }
+
     /// Drops the deployment's databases.
     pub async fn clean_up(&self) {
         let admin = std::env::var("STAYMESH_POSTGRES_URL")

@@ -28,11 +28,7 @@ async fn guests_and_hosts_use_the_web_page_in_a_real_browser() {
         )
         .env("STAYMESH_MEDIA_DIR", &media);
     let mut mesh = Process::spawn(command);
-    for service in &deployment.services {
-        let url = deployment.url(&service.name);
-        wait_serving(&url, &mut mesh, Duration::from_secs(60)).await;
-    }
-    wait_http(&edge, &mut mesh, Duration::from_secs(60)).await;
+    deployment.wait_all(&mut mesh).await;
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");

@@ -143,9 +143,9 @@ fn succeeded(steps: &Steps, step: SagaStep) -> bool {
 /// that finds rooms freed meanwhile). The undo leaves a mark that refuses
 /// such a late command, or gives back what it took.
 fn touched(steps: &Steps, step: SagaStep) -> bool {
-    steps.get(&step).is_some_and(|r| {
-        step_state(r) != StepState::Failed || r.attempts > 1 || r.command_ids.len() > 1
-    })
+    steps
+        .get(&step)
+        .is_some_and(|r| step_state(r) != StepState::Failed || r.command_ids.len() > 1)
 }
 
 /// A booking's forward steps, as far as they are known: whether a payment
