@@ -89,6 +89,21 @@ async fn lock_booking(db: &mut PgConnection, booking_id: &str) -> Result<Option<
     )
 }
 
+/// Serializes a booking's reserve and release (a row lock cannot: before the
+/// release there is no row to lock), then tells whether it was released.
+async fn lock_released(db: &mut PgConnection, booking_id: &str) -> Result<bool> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(booking_id)
+        .execute(&mut *db)
+        .await?;
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM released_booking WHERE booking_id = $1)",
+    )
+    .bind(booking_id)
+    .fetch_one(db)
+    .await?)
+}
+
 /// The user's coupon, or NOT_FOUND (also for somebody else's: no hint that it exists).
 fn owned(row: Option<UserCouponRow>, u: &Use) -> Result<UserCouponRow> {
     row.filter(|r| r.uc_user_id == u.user_id)
@@ -123,6 +138,12 @@ pub(crate) async fn quote(pool: &PgPool, u: &Use) -> Result<std::result::Result<
 /// coupon as reserved. Asking again for the same booking returns the same.
 pub(crate) async fn reserve(pool: &PgPool, u: &Use) -> Result<UserCouponRow> {
     let mut tx = pool.begin().await?;
+    if lock_released(&mut tx, &u.booking_id).await? {
+        return Err(Error::Precondition(format!(
+            "booking {} has released its coupon already",
+            u.booking_id
+        )));
+    }
     let row = owned(lock_coupon(&mut tx, u.user_coupon_id).await?, u)?;
     if row.uc_booking_id.as_deref() == Some(u.booking_id.as_str()) {
         return Ok(row);
@@ -186,9 +207,17 @@ pub(crate) async fn redeem(pool: &PgPool, booking_id: &str) -> Result<UserCoupon
 
 /// Gives the booking's coupon back: AVAILABLE, or EXPIRED past its validity.
 /// `None` when the booking holds no coupon (released already, or never had one).
+/// Either way the booking is remembered as released, so a reservation for it
+/// that arrives later is refused.
 pub(crate) async fn release(pool: &PgPool, booking_id: &str) -> Result<Option<UserCouponRow>> {
     let mut tx = pool.begin().await?;
+    lock_released(&mut tx, booking_id).await?;
+    sqlx::query("INSERT INTO released_booking (booking_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(booking_id)
+        .execute(&mut *tx)
+        .await?;
     let Some(row) = lock_booking(&mut tx, booking_id).await? else {
+        tx.commit().await?;
         return Ok(None);
     };
     sqlx::query(

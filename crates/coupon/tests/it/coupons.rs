@@ -557,6 +557,24 @@ async fn a_coupon_serves_one_booking_through_reserve_redeem_and_release() {
         .expect("release of nothing")
         .into_inner();
     assert!(nothing.user_coupon.is_none());
+    // A reservation overtaken by its booking's release is refused: the saga
+    // may have resent ReserveCoupon and compensated before the first one landed.
+    let dead = uuid::Uuid::now_v7().to_string();
+    let released = app
+        .bookings
+        .release_coupon(pb::ReleaseCouponRequest {
+            booking_id: dead.clone(),
+        })
+        .await
+        .expect("release first")
+        .into_inner();
+    assert!(released.user_coupon.is_none());
+    let late = app
+        .bookings
+        .reserve_coupon(reserve(&dead))
+        .await
+        .expect_err("late reserve");
+    assert_eq!(late.code(), Code::FailedPrecondition, "{late:?}");
     let missing = app
         .bookings
         .redeem_coupon(pb::RedeemCouponRequest {
@@ -573,6 +591,43 @@ async fn a_coupon_serves_one_booking_through_reserve_redeem_and_release() {
         .await
         .expect_err("bad id");
     assert_eq!(violated_fields(&bad), ["booking_id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reservation_racing_its_release_never_leaves_the_coupon_held() {
+    let mut app = spawn().await;
+    let me = guest(10);
+    let coupon = held(&mut app, amount(5_000), &me).await;
+    // Reserve and release of the same booking sent at once, as a resent
+    // command and the saga's compensation may arrive: whichever lands first,
+    // the coupon ends up free for the next booking.
+    for round in 0..40 {
+        let booking = uuid::Uuid::now_v7().to_string();
+        let (mut a, mut b) = (app.bookings.clone(), app.bookings.clone());
+        let reserve = pb::ReserveCouponRequest {
+            booking_id: booking.clone(),
+            user_id: user_of(&me).into(),
+            user_coupon_id: coupon.clone(),
+            host_id: "any-host".into(),
+            price: Some(won(80_000)),
+        };
+        let release = pb::ReleaseCouponRequest {
+            booking_id: booking.clone(),
+        };
+        let (reserved, released) =
+            tokio::join!(a.reserve_coupon(reserve), b.release_coupon(release));
+        released.expect("release");
+        if let Err(status) = reserved {
+            assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        }
+        let mine = app.my_coupons(&me).await;
+        assert_eq!(
+            (mine[0].state, mine[0].booking_id.as_str()),
+            (pb::UserCouponState::Available as i32, ""),
+            "round {round}: the coupon is held by released booking {booking}"
+        );
+    }
     app.stop().await;
 }
 
