@@ -133,7 +133,6 @@ where
             otel.kind = "server",
             rpc.method = %method,
             trace_id = tracing::field::Empty,
-            grpc.code = tracing::field::Empty,
         );
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
@@ -167,7 +166,9 @@ where
                         .unwrap_or(tonic::Code::Ok),
                     Err(_) => tonic::Code::Unknown,
                 };
-                tracing::Span::current().record("grpc.code", format!("{code:?}").as_str());
+                // Straight to the OpenTelemetry span: recording a field would
+                // make the JSON log layer parse and rewrite the span's fields.
+                tracing::Span::current().set_attribute("rpc.grpc.status_code", code as i64);
                 // Server faults are logged (with the request's trace id, a
                 // field of this span); caller mistakes only at debug level.
                 match code {

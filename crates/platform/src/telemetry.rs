@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -51,6 +51,12 @@ pub fn init(service_name: &str, format: LogFormat) -> Result<TelemetryGuard, Err
             .build(),
     );
     let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+    if !exporting {
+        // Nothing would read a recorded span: keep ids (logs, `traceparent`)
+        // but skip building each span's data. A caller's sampled flag is
+        // still honoured, so a trace another service records stays whole.
+        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+    }
     if exporting {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -77,7 +83,15 @@ pub fn init(service_name: &str, format: LogFormat) -> Result<TelemetryGuard, Err
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt_layer)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                // Busy/idle timings and the thread-local OpenTelemetry context
+                // cost clock reads and an attach on every poll of every RPC;
+                // nothing here reads them (ids come from the span itself).
+                .with_tracked_inactivity(false)
+                .with_context_activation(false),
+        )
         .try_init()
         .map_err(|e| Error::Telemetry(format!("tracing subscriber: {e}")))?;
     metrics_handle();
