@@ -30,6 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Type names (`prost::Name`) let Kafka envelopes carry each payload's full name.
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
+    // Written by hand so a server can answer with a property encoded once
+    // (src/property_answer.rs); the same message on the wire.
+    config.extern_path(
+        ".staymesh.accommodation.v1.GetPropertyResponse",
+        "crate::property_answer::GetPropertyResponse",
+    );
     // Every generated server decodes through the codec that checks the
     // contracts' `buf.validate` rules (src/validation.rs).
     tonic_prost_build::configure()

@@ -95,13 +95,12 @@ impl Accommodation {
         let indexed = self
             .index
             .snapshot()
-            .and_then(|s| s.listing(id).map(|l| pb::Property::clone(&l.property)));
-        let property = match indexed {
-            Some(property) => property,
-            None => catalog::get_property(&self.pool, id).await?,
-        };
-        Ok(pb::GetPropertyResponse {
-            property: Some(property),
+            .and_then(|s| s.listing(id).map(|l| l.encoded.clone()));
+        Ok(match indexed {
+            Some(encoded) => pb::GetPropertyResponse::from_encoded(encoded),
+            None => {
+                pb::GetPropertyResponse::from_property(catalog::get_property(&self.pool, id).await?)
+            }
         })
     }
 

@@ -10,6 +10,7 @@
     clippy::pedantic
 )]
 
+mod property_answer;
 pub mod rules;
 pub mod validation;
 
@@ -35,6 +36,7 @@ pub mod staymesh {
     pub mod accommodation {
         pub mod v1 {
             tonic::include_proto!("staymesh.accommodation.v1");
+            pub use crate::property_answer::{EncodedProperty, GetPropertyResponse};
         }
     }
     pub mod user {

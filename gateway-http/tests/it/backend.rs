@@ -90,8 +90,8 @@ impl AccommodationService for FakeAccommodation {
         if id != KNOWN_ID {
             return Err(Status::not_found(format!("property {id} not found")));
         }
-        Ok(Response::new(GetPropertyResponse {
-            property: Some(Property {
+        Ok(Response::new(GetPropertyResponse::from_property(
+            Property {
                 property_id: id,
                 host_id: "h-1".into(),
                 name: "제주 바다 펜션".into(),
@@ -113,8 +113,8 @@ impl AccommodationService for FakeAccommodation {
                     nanos: 0,
                 }),
                 ..Default::default()
-            }),
-        }))
+            },
+        )))
     }
 
     async fn list_host_properties(

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::snapshot::{Listing, NightRow, Nights, Room, Sale};
 use crate::catalog;
+use staymesh_proto::accommodation as pb;
 
 /// The listings with these ids (all for `None`), given the nights each room
 /// type already has in the index (`nights_of`); room types it lacks start
@@ -52,6 +53,7 @@ pub(crate) async fn listings(
                 description: property.description.to_lowercase(),
                 rooms,
                 sales: sales.remove(&id).unwrap_or_default(),
+                encoded: pb::EncodedProperty::new(&property),
                 property: Arc::new(property),
                 bounds: Default::default(),
             }

@@ -17,8 +17,10 @@ use super::text::TextIndex;
 #[derive(Debug, Clone)]
 pub(crate) struct Listing {
     pub(crate) id: Uuid,
-    /// GetProperty's answer.
+    /// The property, for search results.
     pub(crate) property: Arc<pb::Property>,
+    /// GetProperty's answer, encoded once when the listing is loaded.
+    pub(crate) encoded: pb::EncodedProperty,
     /// Lower-cased searchable fields.
     pub(crate) name: String,
     pub(crate) region: String,
