@@ -9,6 +9,11 @@ mod mesh;
 mod seed;
 mod services;
 
+/// Every service of the process allocates through mimalloc (see the
+/// workspace's Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::ArgMatches;
