@@ -134,20 +134,31 @@ pub(crate) async fn start() -> anyhow::Result<EchoHandle> {
     Ok(EchoHandle { addr, stop, task })
 }
 
-/// One echo call over `channel`; fails unless the same bytes come back.
-pub(crate) async fn call(channel: Channel, payload: Bytes) -> Result<(), Status> {
+/// One unary call of `path` over `channel` with an encoded request, answering
+/// the response's bytes undecoded: what every scenario's client does, so the
+/// client's share of the cores is the same for echo and the real RPCs.
+pub(crate) async fn unary(
+    channel: Channel,
+    path: &'static str,
+    payload: Bytes,
+) -> Result<Bytes, Status> {
     let mut grpc = Grpc::new(channel);
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
     let response = grpc
         .unary(
-            tonic::Request::new(payload.clone()),
-            PathAndQuery::from_static(PATH),
+            tonic::Request::new(payload),
+            PathAndQuery::from_static(path),
             BytesCodec,
         )
         .await?;
-    if response.into_inner() != payload {
+    Ok(response.into_inner())
+}
+
+/// One echo call over `channel`; fails unless the same bytes come back.
+pub(crate) async fn call(channel: Channel, payload: Bytes) -> Result<(), Status> {
+    if unary(channel, PATH, payload.clone()).await? != payload {
         return Err(Status::data_loss("echo returned different bytes"));
     }
     Ok(())

@@ -15,6 +15,11 @@
 //!
 //! Load only ever goes to loopback addresses.
 
+/// The same allocator as the staymesh binary, so the in-process echo
+/// baseline is built the way the services are.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bookings;
 mod claims;
 mod coupons;
@@ -54,6 +59,12 @@ struct Args {
     /// Accommodation gRPC URL; must be a loopback address.
     #[arg(long, default_value = "http://127.0.0.1:50052")]
     target: String,
+    /// Decode every GetProperty and SearchAvailability answer into its
+    /// message (the client's work then takes cores from the server's share);
+    /// by default each worker decodes and checks its first answer only and
+    /// takes the rest as bytes, as the echo client does.
+    #[arg(long)]
+    decode: bool,
     #[command(flatten)]
     load: LoadArgs,
 }
@@ -119,6 +130,8 @@ struct Output {
     target: String,
     cores: usize,
     seeded_properties: usize,
+    /// Every answer decoded by the client (`--decode`), or each worker's first.
+    decode_every_answer: bool,
     settings: Settings,
     scenarios: Vec<Row>,
 }
@@ -184,16 +197,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let seeded_properties = ids.len();
     let ids: Arc<[String]> = ids.into();
     eprintln!("GetProperty...");
-    let report = load::run(&settings, scenarios::get_property(&channels, ids)).await?;
+    let report = load::run(
+        &settings,
+        scenarios::get_property(&channels, ids, args.decode),
+    )
+    .await?;
     rows.push(row("GetProperty", report, baseline));
     eprintln!("SearchAvailability...");
-    let report = load::run(&settings, scenarios::search(&channels)).await?;
+    let report = load::run(&settings, scenarios::search(&channels, args.decode)).await?;
     rows.push(row("SearchAvailability", report, baseline));
 
     let output = Output {
         target: args.target,
         cores,
         seeded_properties,
+        decode_every_answer: args.decode,
         settings,
         scenarios: rows,
     };
@@ -227,6 +245,14 @@ fn print_table(output: &Output) {
     println!(
         "per scenario: warmup {:?}, duration {:?}, concurrency {}, connections {}, max requests {}",
         s.warmup, s.duration, s.concurrency, s.connections, s.max_requests
+    );
+    println!(
+        "answers decoded by the client: {}",
+        if output.decode_every_answer {
+            "all (--decode)"
+        } else {
+            "each worker's first, checked; the rest taken as bytes, as echo's"
+        }
     );
     println!();
     print_rows(&output.scenarios);

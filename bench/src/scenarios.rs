@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use chrono::{Datelike, NaiveDate, TimeDelta, Utc};
+use prost::Message as _;
 use prost::bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -15,6 +16,7 @@ use staymesh_proto::accommodation::{
     GetPropertyRequest, ListHostPropertiesRequest, SearchAvailabilityRequest, SearchSort,
 };
 use staymesh_proto::common::Date;
+use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::echo;
@@ -96,37 +98,88 @@ pub(crate) fn echo(channels: &[Channel], payload: Bytes) -> impl FnMut(usize) ->
     }
 }
 
-/// Worker calls for GetProperty on a random seeded id.
-pub(crate) fn get_property(channels: &[Channel], ids: Arc<[String]>) -> impl FnMut(usize) -> Call {
+/// The two RPCs' paths, for the raw-bytes calls.
+const GET_PROPERTY: &str = "/staymesh.accommodation.v1.AccommodationService/GetProperty";
+const SEARCH: &str = "/staymesh.accommodation.v1.AccommodationService/SearchAvailability";
+
+/// Worker calls for GetProperty on a random seeded id. Each worker decodes
+/// and checks its first answer (the property asked for); the rest it takes
+/// as bytes, as the echo client does, unless `decode` asks for every one.
+pub(crate) fn get_property(
+    channels: &[Channel],
+    ids: Arc<[String]>,
+    decode: bool,
+) -> impl FnMut(usize) -> Call {
     let channels = channels.to_vec();
     move |worker| {
-        let client = AccommodationServiceClient::new(channels[worker % channels.len()].clone());
+        let channel = channels[worker % channels.len()].clone();
         let ids = Arc::clone(&ids);
         let mut rng = StdRng::seed_from_u64(worker as u64);
+        let mut checked = false;
         Box::new(move || {
+            let id = ids[rng.random_range(0..ids.len())].clone();
             let request = GetPropertyRequest {
-                property_id: ids[rng.random_range(0..ids.len())].clone(),
+                property_id: id.clone(),
             };
-            let mut client = client.clone();
-            Box::pin(async move { client.get_property(request).await.map(drop) })
+            let channel = channel.clone();
+            if decode || !checked {
+                checked = true;
+                return Box::pin(async move {
+                    let answer = AccommodationServiceClient::new(channel)
+                        .get_property(request)
+                        .await?
+                        .into_inner();
+                    match answer.property {
+                        Some(property) if property.property_id == id => Ok(()),
+                        _ => Err(Status::data_loss("GetProperty answered another property")),
+                    }
+                });
+            }
+            Box::pin(async move {
+                let answer =
+                    echo::unary(channel, GET_PROPERTY, request.encode_to_vec().into()).await?;
+                non_empty(answer)
+            })
         })
     }
 }
 
 /// Worker calls for SearchAvailability with varied regions, keywords,
-/// dates and sorts.
-pub(crate) fn search(channels: &[Channel]) -> impl FnMut(usize) -> Call {
+/// dates and sorts; answers decoded as for [`get_property`].
+pub(crate) fn search(channels: &[Channel], decode: bool) -> impl FnMut(usize) -> Call {
     let channels = channels.to_vec();
     let today = today_kst();
     move |worker| {
-        let client = AccommodationServiceClient::new(channels[worker % channels.len()].clone());
+        let channel = channels[worker % channels.len()].clone();
         let mut rng = StdRng::seed_from_u64(1_000 + worker as u64);
+        let mut checked = false;
         Box::new(move || {
             let request = search_request(&mut rng, today);
-            let mut client = client.clone();
-            Box::pin(async move { client.search_availability(request).await.map(drop) })
+            let channel = channel.clone();
+            if decode || !checked {
+                checked = true;
+                return Box::pin(async move {
+                    AccommodationServiceClient::new(channel)
+                        .search_availability(request)
+                        .await
+                        .map(drop)
+                });
+            }
+            Box::pin(async move {
+                echo::unary(channel, SEARCH, request.encode_to_vec().into())
+                    .await
+                    .map(drop)
+            })
         })
     }
+}
+
+/// A GetProperty answer always holds the property: empty bytes would not.
+fn non_empty(answer: Bytes) -> Result<(), Status> {
+    if answer.is_empty() {
+        return Err(Status::data_loss("an empty answer"));
+    }
+    Ok(())
 }
 
 /// A search a guest might make: a region, a keyword or both; check-in 7 to
