@@ -43,8 +43,12 @@ up: infra build
 	@$(MAKE) --no-print-directory urls
 	set -a; . ./$(JWT_ENV); set +a; exec $(STAYMESH) all
 
+# The e2e tests run the staymesh binary as pods; it is built before they
+# start, so the first of them does not compile it while others run their
+# sales on starved cores.
 test: infra
 	$(MAKE) --no-print-directory lint
+	cargo build -p staymesh --bin staymesh
 	cargo nextest run --workspace --no-fail-fast --profile $(NEXTEST_PROFILE)
 	$(MAKE) --no-print-directory chart
 

@@ -125,6 +125,28 @@ impl Process {
     }
 }
 
+impl Drop for Process {
+    /// A test failing while the child runs shows the child's last warnings
+    /// and errors: why a service answered 503 is in its log, not the test's.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let output = self.output();
+        let warnings: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect();
+        let tail = &warnings[warnings.len().saturating_sub(60)..];
+        eprintln!(
+            "--- the child's last {} warnings and errors (of {}) ---\n{}",
+            tail.len(),
+            warnings.len(),
+            tail.join("\n")
+        );
+    }
+}
+
 async fn drain(stream: impl AsyncRead + Unpin, into: Arc<Mutex<String>>) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
