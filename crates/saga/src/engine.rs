@@ -232,17 +232,33 @@ impl Engine {
         let Some(mut l) = self.booking_saga(conn, &e.saga_id, &e.booking_id).await? else {
             return Ok(());
         };
+        if !l.saga.is_forward() || l.saga.paid {
+            return Ok(());
+        }
         let awaiting = l
             .steps
             .get(&SagaStep::AwaitPayment)
             .is_some_and(|row| step_state(row) == StepState::Sent);
-        if !awaiting || l.saga.paid {
-            return Ok(());
+        if awaiting {
+            let now = Utc::now();
+            l.finish_step(SagaStep::AwaitPayment, StepState::Failed, &e.reason, now);
+            self.compensate(&mut l, Some(CancelCause::PaymentFailed), &e.reason);
+            self.advance(conn, &mut l, now).await?;
+        } else {
+            // Declined before the saga began to wait: the booking shows its
+            // checkout as soon as MarkAwaitingPayment commits, and a guest
+            // who pays at once can have the PG's answer overtake that step's
+            // reply (another topic). Dropping it left the booking to expire
+            // as unpaid; instead the reply in flight turns the saga around,
+            // as for a guest's cancel, with the decline as the cause.
+            l.saga.cancel_requested = true;
+            if l.saga.cause.is_empty() {
+                l.saga.cause = cause_name(CancelCause::PaymentFailed).to_owned();
+            }
+            if l.saga.failure_reason.is_empty() {
+                l.saga.failure_reason = e.reason.clone();
+            }
         }
-        let now = Utc::now();
-        l.finish_step(SagaStep::AwaitPayment, StepState::Failed, &e.reason, now);
-        self.compensate(&mut l, Some(CancelCause::PaymentFailed), &e.reason);
-        self.advance(conn, &mut l, now).await?;
         store::save(conn, &l).await?;
         Ok(())
     }
