@@ -17,6 +17,8 @@ mod commands;
 mod config;
 mod dlq;
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod flow;
 mod handlers;
 mod inputs;
