@@ -320,8 +320,13 @@ impl Batch {
             rng.random_range(1..900),
             rng.random_range(1..40)
         ));
+        let article = if mood_en.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "An"
+        } else {
+            "A"
+        };
         self.descriptions.push(format!(
-            "{}의 {mood} {kind}입니다. A {mood_en} {kind_en} in {near}, \
+            "{}의 {mood} {kind}입니다. {article} {mood_en} {kind_en} in {near}, \
              close to local restaurants and transport.",
             region.name
         ));
