@@ -35,6 +35,17 @@ fn cause_name(cause: CancelCause) -> &'static str {
     flow::name(cause, CancelCause::as_str_name, "CANCEL_CAUSE_")
 }
 
+/// Records why the booking is cancelled unless a cause was recorded first:
+/// the first reason a saga turns around is the one the guest is told.
+fn keep_first_cause(saga: &mut Saga, cause: CancelCause, reason: &str) {
+    if saga.cause.is_empty() {
+        saga.cause = cause_name(cause).to_owned();
+    }
+    if saga.failure_reason.is_empty() {
+        saga.failure_reason = reason.to_owned();
+    }
+}
+
 /// Why a forward step's refusal cancels the booking.
 fn cause_of(step: SagaStep) -> CancelCause {
     match step {
@@ -53,52 +64,8 @@ impl Engine {
         conn: &mut PgConnection,
         r: &pb::BookingRequested,
     ) -> Result<(), HandlerError> {
-        let mut v = staymesh_platform::FieldViolations::new();
-        let (check_in, check_out) = (
-            date(r.check_in.as_ref(), "check_in", &mut v),
-            date(r.check_out.as_ref(), "check_out", &mut v),
-        );
-        let due = r.payment_due_at.as_ref().and_then(datetime);
-        let (Some(check_in), Some(check_out), Some(due)) = (check_in, check_out, due) else {
-            return Err(HandlerError::permanent(format!(
-                "BookingRequested {} lacks its dates or deadline",
-                r.booking_id
-            )));
-        };
         let now = Utc::now();
-        let saga = Saga {
-            id: id("saga_id", &r.saga_id)?,
-            booking_id: id("booking_id", &r.booking_id)?,
-            kind: kind_name(SagaKind::Booking).to_owned(),
-            state: state_name(SagaState::Running).to_owned(),
-            user_id: id("user_id", &r.user_id)?,
-            host_id: id("host_id", &r.host_id)?,
-            room_type_id: id("room_type_id", &r.room_type_id)?,
-            check_in,
-            check_out,
-            rooms: r.rooms.max(1),
-            user_coupon_id: match r.user_coupon_id.as_str() {
-                "" => None,
-                coupon => Some(id("user_coupon_id", coupon)?),
-            },
-            points_requested: r.points_to_use.max(0),
-            price: r.price.as_ref().map_or(0, |m| m.amount),
-            order_name: r.order_name.clone(),
-            payment_due_at: due,
-            discount: 0,
-            points: 0,
-            payment_id: String::new(),
-            checkout_url: String::new(),
-            paid: false,
-            refund_amount: 0,
-            refunded: 0,
-            cause: String::new(),
-            failure_reason: String::new(),
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            finished_at: None,
-        };
+        let saga = booking_saga_of(r, now)?;
         if !store::insert(conn, &saga).await? {
             return Ok(());
         }
@@ -252,12 +219,7 @@ impl Engine {
             // as unpaid; instead the reply in flight turns the saga around,
             // as for a guest's cancel, with the decline as the cause.
             l.saga.cancel_requested = true;
-            if l.saga.cause.is_empty() {
-                l.saga.cause = cause_name(CancelCause::PaymentFailed).to_owned();
-            }
-            if l.saga.failure_reason.is_empty() {
-                l.saga.failure_reason = e.reason.clone();
-            }
+            keep_first_cause(&mut l.saga, CancelCause::PaymentFailed, &e.reason);
         }
         store::save(conn, &l).await?;
         Ok(())
@@ -439,12 +401,7 @@ impl Engine {
             return;
         }
         l.saga.set_state(SagaState::Compensating);
-        if l.saga.cause.is_empty() {
-            l.saga.cause = cause_name(cause.unwrap_or(CancelCause::System)).to_owned();
-        }
-        if l.saga.failure_reason.is_empty() {
-            l.saga.failure_reason = reason.to_owned();
-        }
+        keep_first_cause(&mut l.saga, cause.unwrap_or(CancelCause::System), reason);
         metrics::counter!("staymesh_saga_compensations_total", "cause" => l.saga.cause.clone())
             .increment(1);
     }
@@ -506,4 +463,57 @@ impl Engine {
         row.deadline = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
         Ok(())
     }
+}
+
+/// The saga a `BookingRequested` starts, as of `now`; a permanent error when
+/// the request lacks its dates or deadline.
+pub(crate) fn booking_saga_of(
+    r: &pb::BookingRequested,
+    now: DateTime<Utc>,
+) -> Result<Saga, HandlerError> {
+    let mut v = staymesh_platform::FieldViolations::new();
+    let (check_in, check_out) = (
+        date(r.check_in.as_ref(), "check_in", &mut v),
+        date(r.check_out.as_ref(), "check_out", &mut v),
+    );
+    let due = r.payment_due_at.as_ref().and_then(datetime);
+    let (Some(check_in), Some(check_out), Some(due)) = (check_in, check_out, due) else {
+        return Err(HandlerError::permanent(format!(
+            "BookingRequested {} lacks its dates or deadline",
+            r.booking_id
+        )));
+    };
+    Ok(Saga {
+        id: id("saga_id", &r.saga_id)?,
+        booking_id: id("booking_id", &r.booking_id)?,
+        kind: kind_name(SagaKind::Booking).to_owned(),
+        state: state_name(SagaState::Running).to_owned(),
+        user_id: id("user_id", &r.user_id)?,
+        host_id: id("host_id", &r.host_id)?,
+        room_type_id: id("room_type_id", &r.room_type_id)?,
+        check_in,
+        check_out,
+        rooms: r.rooms.max(1),
+        user_coupon_id: match r.user_coupon_id.as_str() {
+            "" => None,
+            coupon => Some(id("user_coupon_id", coupon)?),
+        },
+        points_requested: r.points_to_use.max(0),
+        price: r.price.as_ref().map_or(0, |m| m.amount),
+        order_name: r.order_name.clone(),
+        payment_due_at: due,
+        discount: 0,
+        points: 0,
+        payment_id: String::new(),
+        checkout_url: String::new(),
+        paid: false,
+        refund_amount: 0,
+        refunded: 0,
+        cause: String::new(),
+        failure_reason: String::new(),
+        cancel_requested: false,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+    })
 }

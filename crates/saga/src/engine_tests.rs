@@ -42,7 +42,7 @@ fn date(d: chrono::NaiveDate) -> Option<Date> {
 }
 
 /// A booking of one night a month ahead, no coupon, no points, due in an hour.
-fn requested(saga: Uuid, booking: Uuid) -> pb::BookingRequested {
+pub(crate) fn requested(saga: Uuid, booking: Uuid) -> pb::BookingRequested {
     let check_in = Utc::now().date_naive() + chrono::Days::new(30);
     let due = Utc::now() + chrono::Duration::hours(1);
     pb::BookingRequested {

@@ -273,39 +273,13 @@ pub(crate) fn participant(step: SagaStep) -> &'static str {
 mod tests {
     use super::*;
 
+    /// A booking saga undoing itself after its hold was refused.
     fn saga() -> Saga {
-        let now = Utc::now();
-        let day = now.date_naive();
-        Saga {
-            id: Uuid::now_v7(),
-            booking_id: Uuid::now_v7(),
-            kind: "BOOKING".into(),
-            state: "COMPENSATING".into(),
-            user_id: Uuid::now_v7(),
-            host_id: Uuid::now_v7(),
-            room_type_id: Uuid::now_v7(),
-            check_in: day,
-            check_out: day + chrono::Days::new(1),
-            rooms: 1,
-            user_coupon_id: None,
-            points_requested: 0,
-            price: 100_000,
-            order_name: "stay".into(),
-            payment_due_at: now,
-            discount: 0,
-            points: 0,
-            payment_id: String::new(),
-            checkout_url: String::new(),
-            paid: false,
-            refund_amount: 0,
-            refunded: 0,
-            cause: "SOLD_OUT".into(),
-            failure_reason: String::new(),
-            cancel_requested: false,
-            created_at: now,
-            updated_at: now,
-            finished_at: None,
-        }
+        let requested = crate::engine_tests::requested(Uuid::now_v7(), Uuid::now_v7());
+        let mut saga = crate::engine::booking_saga_of(&requested, Utc::now()).expect("a saga");
+        saga.state = state_name(SagaState::Compensating).into();
+        saga.cause = "SOLD_OUT".into();
+        saga
     }
 
     fn hold_failed(commands: usize) -> Steps {
