@@ -149,6 +149,19 @@ async fn a_guest_books_with_a_coupon_and_points_pays_cancels_and_is_refunded() {
         (&points["balance"], &points["reserved"]),
         (&json!("7000"), &json!("0"))
     );
+    // The booking reads CONFIRMED once the booking service commits the last
+    // step; the saga completes when that step's reply reaches it, a moment on.
+    staymesh_testkit::eventually(
+        std::time::Duration::from_secs(30),
+        "the saga completed",
+        || async {
+            sagas_of(&pods, &id)
+                .await
+                .iter()
+                .any(|saga| saga["state"] == "SAGA_STATE_COMPLETED")
+        },
+    )
+    .await;
     let sagas = sagas_of(&pods, &id).await;
     assert_eq!(sagas.len(), 1, "{sagas:?}");
     assert_eq!(sagas[0]["state"], "SAGA_STATE_COMPLETED", "{sagas:?}");
