@@ -11,6 +11,7 @@ pub mod admission;
 pub mod auth;
 pub mod client;
 pub mod client_addr;
+pub mod coalesced_io;
 pub mod config;
 pub mod convert;
 pub mod db;

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use tokio::net::TcpListener;
 use tonic::body::Body;
 use tonic::server::NamedService;
@@ -19,6 +20,7 @@ use tonic_health::server::HealthReporter;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::auth::{AuthLayer, RejectAllTokens, TokenVerifier};
+use crate::coalesced_io::CoalescedIo;
 use crate::config::ServerArgs;
 use crate::error::Error;
 use crate::layers::RpcTelemetryLayer;
@@ -140,8 +142,10 @@ impl GrpcServer {
             .layer(AuthLayer::new(self.verifier.clone()));
         // `Server::tcp_nodelay` only covers listeners tonic binds itself; without
         // TCP_NODELAY here, Nagle and delayed ACKs add ~40 ms to every response.
-        let incoming =
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Each connection coalesces h2's writes (see `coalesced_io`).
+        let incoming = tonic::transport::server::TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .map_ok(CoalescedIo::new);
         let drain_signal = {
             let shutdown = shutdown.clone();
             let reporter = reporter.clone();
