@@ -36,6 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".staymesh.accommodation.v1.GetPropertyResponse",
         "crate::property_answer::GetPropertyResponse",
     );
+    // Likewise, so a search answers with results assembled from parts encoded
+    // once (src/search_answer.rs).
+    config.extern_path(
+        ".staymesh.accommodation.v1.SearchAvailabilityResponse",
+        "crate::search_answer::SearchAvailabilityResponse",
+    );
     // Every generated server decodes through the codec that checks the
     // contracts' `buf.validate` rules (src/validation.rs).
     tonic_prost_build::configure()

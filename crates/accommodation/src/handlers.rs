@@ -236,10 +236,10 @@ impl Accommodation {
         } else {
             String::new()
         };
-        Ok(pb::SearchAvailabilityResponse {
+        Ok(pb::SearchAvailabilityResponse::from_encoded(
             results,
             next_page_token,
-        })
+        ))
     }
 
     pub(crate) async fn create_time_sale(

@@ -7,9 +7,10 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
+use staymesh_platform::convert::CURRENCY;
 use staymesh_proto::accommodation as pb;
 
-use crate::convert::{Nights, money};
+use crate::convert::Nights;
 use crate::index::{Listing, Room, Snapshot, day_number, intersect, union};
 use crate::terms::{self, Term};
 
@@ -40,12 +41,12 @@ struct Hit<'a> {
     lowest: i64,
 }
 
-/// One page of results, and whether another follows.
+/// One page of results, encoded, and whether another follows.
 pub(crate) fn search(
     snapshot: &Snapshot,
     q: &Query,
     now: DateTime<Utc>,
-) -> (Vec<pb::SearchResult>, bool) {
+) -> (pb::EncodedResults, bool) {
     let matched = snapshot.text.matched(
         q.region.as_deref().unwrap_or_default(),
         q.keyword.as_deref().unwrap_or_default(),
@@ -178,12 +179,10 @@ pub(crate) fn search(
         }
     }
     let more = hits.len() == wanted;
-    let page = hits
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|hit| result(hit, q, stay, now))
-        .collect();
+    let mut page = pb::EncodedResults::with_capacity(limit.min(hits.len()));
+    for hit in hits.iter().skip(offset).take(limit) {
+        push_result(&mut page, hit, q, stay, now);
+    }
     (page, more)
 }
 
@@ -203,32 +202,27 @@ impl Stay {
     }
 }
 
-/// A hit as the guest sees it, with its fitting rooms cheapest first.
-fn result(hit: &Hit<'_>, q: &Query, stay: Stay, now: DateTime<Utc>) -> pb::SearchResult {
-    let listing = hit.listing;
-    let mut rooms: Vec<(&Room, i32, i64)> = rooms(listing, q, stay, now).collect();
+/// Appends a hit as the guest sees it, with its fitting rooms cheapest
+/// first, to `page`: the parts of the property and rooms encoded when the
+/// listing was loaded, and this stay's prices and rooms left.
+fn push_result(
+    page: &mut pb::EncodedResults,
+    hit: &Hit<'_>,
+    q: &Query,
+    stay: Stay,
+    now: DateTime<Utc>,
+) {
+    let mut rooms: Vec<(&Room, i32, i64)> = rooms(hit.listing, q, stay, now).collect();
     rooms.sort_unstable_by(|a, b| a.2.cmp(&b.2).then(a.0.id.cmp(&b.0.id)));
-    let p = &listing.property;
-    pb::SearchResult {
-        property_id: p.property_id.clone(),
-        name: p.name.clone(),
-        region: p.region.clone(),
-        address: p.address.clone(),
-        thumbnail_url: p.image_urls.first().cloned().unwrap_or_default(),
-        rating: p.rating,
-        review_count: p.review_count,
-        lowest_total_price: Some(money(hit.lowest)),
-        rooms: rooms
-            .into_iter()
-            .map(|(room, left, total)| pb::AvailableRoom {
-                room_type_id: room.id.to_string(),
-                name: room.name.clone(),
-                max_occupancy: room.max_occupancy,
-                rooms_left: left,
-                total_price: Some(money(total)),
-            })
-            .collect(),
-    }
+    let offers: Vec<pb::RoomOffer<'_>> = rooms
+        .iter()
+        .map(|&(room, rooms_left, total_price)| pb::RoomOffer {
+            head: &room.head,
+            rooms_left,
+            total_price,
+        })
+        .collect();
+    page.push(&hit.listing.head, hit.lowest, &offers, CURRENCY);
 }
 
 /// The positions the region and keyword allow (sorted), through the

@@ -12,6 +12,7 @@
 
 mod property_answer;
 pub mod rules;
+mod search_answer;
 pub mod validation;
 
 /// The encoded `FileDescriptorSet` of every staymesh proto and its imports,
@@ -37,6 +38,10 @@ pub mod staymesh {
         pub mod v1 {
             tonic::include_proto!("staymesh.accommodation.v1");
             pub use crate::property_answer::{EncodedProperty, GetPropertyResponse};
+            pub use crate::search_answer::{
+                AvailableRoomHead, EncodedResults, RoomOffer, SearchAvailabilityResponse,
+                SearchResultHead,
+            };
         }
     }
     pub mod user {

@@ -175,8 +175,8 @@ impl AccommodationService for FakeAccommodation {
             ));
         }
         let sort = r.sort().as_str_name().to_owned();
-        Ok(Response::new(SearchAvailabilityResponse {
-            results: vec![SearchResult {
+        Ok(Response::new(SearchAvailabilityResponse::from_results(
+            vec![SearchResult {
                 name: r.keyword,
                 region: r.region,
                 address: format!("{}..{}", date(r.check_in), date(r.check_out)),
@@ -188,8 +188,8 @@ impl AccommodationService for FakeAccommodation {
                 }),
                 ..Default::default()
             }],
-            next_page_token: r.page_token,
-        }))
+            r.page_token,
+        )))
     }
 
     async fn create_time_sale(

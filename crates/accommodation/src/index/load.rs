@@ -36,7 +36,12 @@ pub(crate) async fn listings(
                 let id = rt.room_type_id.parse::<Uuid>().ok()?;
                 Some(Arc::new(Room {
                     id,
-                    name: rt.name.clone(),
+                    head: pb::AvailableRoomHead::new(&pb::AvailableRoom {
+                        room_type_id: id.to_string(),
+                        name: rt.name.clone(),
+                        max_occupancy: rt.max_occupancy,
+                        ..Default::default()
+                    }),
                     base_occupancy: rt.base_occupancy,
                     max_occupancy: rt.max_occupancy,
                     extra_guest_fee: rt.extra_guest_fee.as_ref().map_or(0, |m| m.amount),
@@ -54,6 +59,16 @@ pub(crate) async fn listings(
                 rooms,
                 sales: sales.remove(&id).unwrap_or_default(),
                 encoded: pb::EncodedProperty::new(&property),
+                head: pb::SearchResultHead::new(&pb::SearchResult {
+                    property_id: property.property_id.clone(),
+                    name: property.name.clone(),
+                    region: property.region.clone(),
+                    address: property.address.clone(),
+                    thumbnail_url: property.image_urls.first().cloned().unwrap_or_default(),
+                    rating: property.rating,
+                    review_count: property.review_count,
+                    ..Default::default()
+                }),
                 property: Arc::new(property),
                 bounds: Default::default(),
             }

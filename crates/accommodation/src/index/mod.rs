@@ -221,7 +221,7 @@ fn patch_nights(snapshot: &mut Snapshot, room_type: Uuid, rows: &[snapshot::Nigh
     let room = Arc::new(snapshot::Room {
         nights: room.nights.with(rows),
         id: room.id,
-        name: room.name.clone(),
+        head: room.head.clone(),
         base_occupancy: room.base_occupancy,
         max_occupancy: room.max_occupancy,
         extra_guest_fee: room.extra_guest_fee,

@@ -21,6 +21,8 @@ pub(crate) struct Listing {
     pub(crate) property: Arc<pb::Property>,
     /// GetProperty's answer, encoded once when the listing is loaded.
     pub(crate) encoded: pb::EncodedProperty,
+    /// What a search result shows of the property, encoded once likewise.
+    pub(crate) head: pb::SearchResultHead,
     /// Lower-cased searchable fields.
     pub(crate) name: String,
     pub(crate) region: String,
@@ -109,7 +111,8 @@ impl Listing {
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) id: Uuid,
-    pub(crate) name: String,
+    /// What a search result shows of the room type, encoded once.
+    pub(crate) head: pb::AvailableRoomHead,
     pub(crate) base_occupancy: i32,
     pub(crate) max_occupancy: i32,
     pub(crate) extra_guest_fee: i64,
