@@ -179,7 +179,7 @@ pub(crate) fn search(
         }
     }
     let more = hits.len() == wanted;
-    let mut page = pb::EncodedResults::with_capacity(limit.min(hits.len()));
+    let mut page = pb::EncodedResults::with_capacity(limit.min(hits.len().saturating_sub(offset)));
     for hit in hits.iter().skip(offset).take(limit) {
         push_result(&mut page, hit, q, stay, now);
     }

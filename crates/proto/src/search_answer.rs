@@ -31,7 +31,8 @@ const TOTAL_PRICE_TAG: u32 = 5;
 const AMOUNT_TAG: u32 = 1;
 const CURRENCY_TAG: u32 = 2;
 
-/// The answer to SearchAvailability.
+/// The answer to SearchAvailability. Equality compares how it was built, not
+/// its bytes: a decoded answer holds `results`, an assembled one does not.
 #[derive(Clone, PartialEq, Default, Debug)]
 pub struct SearchAvailabilityResponse {
     /// The results; what a client reads after decoding. Empty in an answer
@@ -75,16 +76,6 @@ impl SearchResultHead {
             ..result.clone()
         };
         Self(head.encode_to_vec().into())
-    }
-
-    /// Bytes held, for a memory estimate.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when every field it covers is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
