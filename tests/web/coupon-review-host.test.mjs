@@ -105,9 +105,23 @@ test('a host changes a night price and search shows it', async () => {
     const propertyId = await first.getAttribute('data-property-id');
     await first.locator('.manage-link').click();
 
+    // The property (its region; its first room type, which the form edits),
+    // and a night of that room type with none sold or held: the seed sells
+    // out 3% of nights, and a new price shows in search only where rooms are left.
+    const { property } = await api(rec, 'GET', `/v1/properties/${propertyId}`);
+    const roomTypeId = property.roomTypes[0].roomTypeId;
+    let night;
+    for (let tries = 0; !night && tries < 20; tries++) {
+      const candidate = day(randomInt(200, 330));
+      const { nights = [] } = await api(rec, 'GET', `/v1/room-types/${roomTypeId}/calendar`, {
+        query: { 'range.start': candidate, 'range.end': addIso(candidate, 1) },
+      });
+      if (nights.length === 1 && (nights[0].sold ?? 0) === 0 && (nights[0].held ?? 0) === 0) night = candidate;
+    }
+    assert.ok(night, 'a night of the first room type with none sold or held');
+
     const form = page.locator('#calendar-edit-form');
     await form.waitFor();
-    const night = day(randomInt(200, 330));
     const price = randomInt(1000, 1999);
     await form.locator('input[name=start]').fill(night);
     await form.locator('input[name=end]').fill(addIso(night, 1));
@@ -116,8 +130,7 @@ test('a host changes a night price and search shows it', async () => {
     await form.locator('.notice:not([hidden])').waitFor();
     assert.match(await form.locator('.notice').innerText(), /1/);
 
-    // The property's region, then search that night, cheapest first.
-    const { property } = await api(rec, 'GET', `/v1/properties/${propertyId}`);
+    // Search the property's region that night, cheapest first.
     const query = new URLSearchParams({ region: property.region, check_in: night, check_out: addIso(night, 1), guests: '1', sort: 'SEARCH_SORT_PRICE_ASC' });
     await eventually(
       async () => {
