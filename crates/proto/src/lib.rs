@@ -10,6 +10,26 @@
     clippy::pedantic
 )]
 
+/// `prost::Name` for a message written by hand (mapped with `extern_path`),
+/// as prost generates it for the others.
+macro_rules! hand_written_name {
+    ($message:ident, $package:literal) => {
+        impl prost::Name for $message {
+            const NAME: &'static str = stringify!($message);
+            const PACKAGE: &'static str = $package;
+
+            fn full_name() -> String {
+                concat!($package, ".", stringify!($message)).into()
+            }
+
+            fn type_url() -> String {
+                concat!("/", $package, ".", stringify!($message)).into()
+            }
+        }
+    };
+}
+pub(crate) use hand_written_name;
+
 mod property_answer;
 pub mod rules;
 mod search_answer;

@@ -7,7 +7,7 @@
 
 use prost::bytes::{Buf, BufMut, Bytes};
 use prost::encoding::{DecodeContext, WireType, message, skip_field};
-use prost::{DecodeError, Message, Name};
+use prost::{DecodeError, Message};
 
 use crate::staymesh::accommodation::v1::Property;
 
@@ -86,7 +86,7 @@ impl Message for GetPropertyResponse {
         }
         let property = self.property.get_or_insert_with(Property::default);
         message::merge(wire_type, property, buf, ctx).map_err(|mut error| {
-            error.push(Self::NAME, "property");
+            error.push(<Self as prost::Name>::NAME, "property");
             error
         })
     }
@@ -105,18 +105,7 @@ impl Message for GetPropertyResponse {
     }
 }
 
-impl Name for GetPropertyResponse {
-    const NAME: &'static str = "GetPropertyResponse";
-    const PACKAGE: &'static str = "staymesh.accommodation.v1";
-
-    fn full_name() -> String {
-        "staymesh.accommodation.v1.GetPropertyResponse".into()
-    }
-
-    fn type_url() -> String {
-        "/staymesh.accommodation.v1.GetPropertyResponse".into()
-    }
-}
+crate::hand_written_name!(GetPropertyResponse, "staymesh.accommodation.v1");
 
 #[cfg(test)]
 mod tests {

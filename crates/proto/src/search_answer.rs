@@ -14,7 +14,7 @@ use prost::encoding::{
     DecodeContext, WireType, encode_key, encode_varint, encoded_len_varint, key_len, message,
     skip_field, string,
 };
-use prost::{DecodeError, Message, Name};
+use prost::{DecodeError, Message};
 
 use crate::staymesh::accommodation::v1::{AvailableRoom, SearchResult};
 
@@ -232,7 +232,7 @@ impl Message for SearchAvailabilityResponse {
             _ => return skip_field(wire_type, tag, buf, ctx),
         };
         merged.map_err(|mut error| {
-            error.push(Self::NAME, field);
+            error.push(<Self as prost::Name>::NAME, field);
             error
         })
     }
@@ -253,18 +253,7 @@ impl Message for SearchAvailabilityResponse {
     }
 }
 
-impl Name for SearchAvailabilityResponse {
-    const NAME: &'static str = "SearchAvailabilityResponse";
-    const PACKAGE: &'static str = "staymesh.accommodation.v1";
-
-    fn full_name() -> String {
-        "staymesh.accommodation.v1.SearchAvailabilityResponse".into()
-    }
-
-    fn type_url() -> String {
-        "/staymesh.accommodation.v1.SearchAvailabilityResponse".into()
-    }
-}
+crate::hand_written_name!(SearchAvailabilityResponse, "staymesh.accommodation.v1");
 
 #[cfg(test)]
 mod tests {
