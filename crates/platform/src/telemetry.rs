@@ -4,6 +4,7 @@
 //! Prometheus recorder behind every service's `/metrics`.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
@@ -120,9 +121,34 @@ pub fn metrics_handle() -> PrometheusHandle {
             // A recorder may already be installed (several services in one
             // process, or tests); the first one wins and keeps collecting.
             let _ = metrics::set_global_recorder(recorder);
+            spawn_upkeep(handle.clone());
             handle
         })
         .clone()
+}
+
+/// How often histogram samples are folded into their buckets (the
+/// exporter's own default).
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into their buckets every [`UPKEEP_INTERVAL`]. The
+/// recorder keeps each recorded value until then; without this only a scrape
+/// drained them, so a service nobody scraped grew by every request's
+/// latency sample (11 MB of RSS per 10-second bench run of the accommodation
+/// service). A thread, not a task: the handle is made before, and outside
+/// of, any runtime.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the metrics upkeep thread");
+    }
 }
 
 /// Shows `counters` in `/metrics` from the start, at zero, so dashboards
@@ -145,4 +171,23 @@ pub fn current_trace_id() -> Option<String> {
     span_context
         .is_valid()
         .then(|| span_context.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread that keeps an unscraped recorder from holding every sample.
+    #[test]
+    fn the_recorder_folds_its_samples_without_a_scrape() {
+        let handle = metrics_handle();
+        metrics::histogram!("upkeep_test_seconds").record(0.5);
+        let threads = std::fs::read_dir("/proc/self/task")
+            .expect("Linux /proc")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "metrics-upkeep")
+            .count();
+        assert_eq!(threads, 1, "one upkeep thread per process");
+        assert!(handle.render().contains("upkeep_test_seconds_bucket"));
+    }
 }
