@@ -29,6 +29,9 @@ use crate::shutdown::Shutdown;
 type ReadinessFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 type ReadinessCheck = Arc<dyn Fn() -> ReadinessFuture + Send + Sync>;
 
+/// Why a server whose stores answer is not serving yet.
+const NO_KEYS: &str = "no token verification keys yet";
+
 /// How often health re-checks the dependencies.
 const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -210,6 +213,10 @@ async fn watch_readiness(
     shutdown: Shutdown,
 ) {
     let mut last = None;
+    // Why the server is not serving is logged when it starts or changes, not
+    // at every check: a replica building its search index, or waiting for
+    // the user service's keys, looks again every 250 ms.
+    let mut last_reason = None;
     loop {
         if shutdown.is_triggered() {
             return;
@@ -218,18 +225,27 @@ async fn watch_readiness(
             None => Ok(()),
             Some(check) => check().await,
         };
-        let status = match dependencies {
-            Err(error) => {
-                tracing::warn!(%error, "dependency check failed, NOT_SERVING");
-                ServingStatus::NotServing
-            }
-            Ok(()) if !verifier.is_ready() => {
-                tracing::info!("no token verification keys yet, NOT_SERVING");
-                ServingStatus::NotServing
-            }
-            Ok(()) => ServingStatus::Serving,
+        let reason = match &dependencies {
+            Err(error) => Some(error.to_string()),
+            Ok(()) if !verifier.is_ready() => Some(NO_KEYS.to_owned()),
+            Ok(()) => None,
         };
+        if reason.is_some() && reason != last_reason {
+            match &dependencies {
+                Err(error) => tracing::warn!(%error, "dependency check failed, NOT_SERVING"),
+                Ok(()) => tracing::info!("{NO_KEYS}, NOT_SERVING"),
+            }
+        }
+        let status = if reason.is_some() {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        last_reason = reason;
         if last != Some(status) && !shutdown.is_triggered() {
+            if status == ServingStatus::Serving {
+                tracing::info!(services = ?names, "SERVING");
+            }
             set_all(&reporter, &names, status).await;
             last = Some(status);
         }
