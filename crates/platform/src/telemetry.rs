@@ -182,12 +182,19 @@ mod tests {
     fn the_recorder_folds_its_samples_without_a_scrape() {
         let handle = metrics_handle();
         metrics::histogram!("upkeep_test_seconds").record(0.5);
-        let threads = std::fs::read_dir("/proc/self/task")
-            .expect("Linux /proc")
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-            .filter(|name| name.trim() == "metrics-upkeep")
-            .count();
-        assert_eq!(threads, 1, "one upkeep thread per process");
+        // A thread names itself once it runs, a moment after it is spawned.
+        let upkeep_threads = || {
+            std::fs::read_dir("/proc/self/task")
+                .expect("Linux /proc")
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .filter(|name| name.trim() == "metrics-upkeep")
+                .count()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while upkeep_threads() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(upkeep_threads(), 1, "one upkeep thread per process");
         assert!(handle.render().contains("upkeep_test_seconds_bucket"));
     }
 }
